@@ -1,0 +1,662 @@
+//! Wires the stages together: scan → probe → dedupe → transform → deliver → record.
+//!
+//! The scan runs on its own thread and feeds a bounded channel; probe and
+//! transform run on a rayon pool of `jobs` threads; results go through a second
+//! bounded channel to the single thread that delivers, records the ledger and
+//! writes the report. At most `2 × jobs` files wait in each channel and `jobs`
+//! are being worked on, so memory is bounded by about `5 × jobs` files' bytes
+//! and decoded pixels, whatever the size of the archive.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+
+use crate::config::LoadedPipeline;
+use crate::fields::FileFields;
+use crate::ledger::{FileRow, Ledger, LedgerError, LedgerReader, OutputRow, OutputState};
+use crate::probe::{Probe, probe_file};
+use crate::progress::{Progress, Verbosity};
+use crate::report::{Outcome, ReportWriter, State, Summary};
+use crate::scan::{self, Event, Found, ScanOptions};
+use crate::target::dir::{DirWriter, ManifestEntry, Placed, clean_name_value};
+use crate::transform::{self, Output, Settings};
+
+/// How to run, beyond what the pipeline file says.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: Option<usize>,
+    pub report: Option<PathBuf>,
+    pub verbosity: Verbosity,
+    /// Do everything except delivering and recording.
+    pub dry_run: bool,
+}
+
+/// Why a run could not go on at all (as opposed to one file failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Target(String),
+}
+
+/// Set by Ctrl-C: stop taking new files, finish what is in flight, record it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// A file ready for its target.
+pub struct Ready {
+    pub found: Found,
+    pub probe_md5: String,
+    pub format: &'static str,
+    pub mime: &'static str,
+    pub is_video: bool,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub date_taken: Option<String>,
+    /// The rendered output name (folder target).
+    pub name: String,
+    /// The name to send to a host: the source's stem with the output's extension.
+    pub upload_name: String,
+    pub output: Output,
+    pub warnings: Vec<String>,
+}
+
+impl Ready {
+    pub fn outcome(&self, state: State) -> Outcome {
+        let mut o = Outcome::new(&self.found.path, state);
+        o.format = Some(self.format.to_string());
+        o.source_md5 = Some(self.probe_md5.clone());
+        o.output_md5 = Some(self.output.md5.clone());
+        o.width = self.output.width;
+        o.height = self.output.height;
+        o.source_bytes = Some(self.found.size);
+        o.output_bytes = Some(self.output.bytes.len() as u64);
+        o.title = Some(self.title.clone()).filter(|t| !t.is_empty());
+        o.date_taken = self.date_taken.clone();
+        o.warnings = self.warnings.clone();
+        o
+    }
+
+    pub fn file_row(&self) -> FileRow {
+        FileRow {
+            path: self.found.path.clone(),
+            size: self.found.size,
+            mtime_ns: self.found.mtime_ns,
+            source_md5: self.probe_md5.clone(),
+        }
+    }
+}
+
+/// What the CPU stages hand to the delivering thread.
+pub enum Prepared {
+    /// The file's story ends here (skipped, failed, already at the target); maybe with a quick-check row.
+    Finished(Outcome, Option<FileRow>),
+    Ready(Box<Ready>),
+}
+
+/// Content hashes claimed by files in flight, so two copies in one run are sent once.
+#[derive(Default)]
+pub struct Claims {
+    held: Mutex<HashMap<String, PathBuf>>,
+    /// Keep claims for the whole run (dry runs record nothing, so the ledger cannot take over).
+    keep: bool,
+}
+
+impl Claims {
+    pub fn new(keep: bool) -> Claims {
+        Claims {
+            held: Mutex::new(HashMap::new()),
+            keep,
+        }
+    }
+
+    /// Claims `md5` for `path`; returns the path that holds it already, if any.
+    fn claim(&self, md5: &str, path: &Path) -> Option<PathBuf> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        match held.get(md5) {
+            Some(other) => Some(other.clone()),
+            None => {
+                held.insert(md5.to_string(), path.to_path_buf());
+                None
+            }
+        }
+    }
+
+    /// Lets go of claims once the ledger holds their rows (or their file failed).
+    pub fn release<'a>(&self, md5s: impl IntoIterator<Item = &'a String>) {
+        if self.keep {
+            return;
+        }
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for m in md5s {
+            held.remove(m);
+        }
+    }
+}
+
+/// The shared, read-only context of the CPU stages.
+pub struct Stage<'a> {
+    pub lp: &'a LoadedPipeline,
+    pub settings: Settings,
+    pub ledger: Option<&'a LedgerReader>,
+    pub target_key: String,
+    pub claims: &'a Claims,
+    pub roots: Vec<PathBuf>,
+    /// Does a ledger row for the target still hold? (The folder target checks the file exists.)
+    pub still_there: &'a (dyn Fn(&OutputRow) -> bool + Sync),
+}
+
+/// The scan options from the pipeline, with paths resolved.
+pub fn scan_options(lp: &LoadedPipeline) -> ScanOptions {
+    let input = &lp.pipeline.input;
+    ScanOptions {
+        roots: input
+            .paths
+            .iter()
+            .map(|p| {
+                let p = lp.resolve(p.as_str());
+                std::path::absolute(&p).unwrap_or(p)
+            })
+            .collect(),
+        include: input.include.clone(),
+        exclude: input.exclude.clone(),
+        follow_symlinks: input.follow_symlinks,
+        hidden: input.hidden,
+    }
+}
+
+/// Runs scan and the CPU stages, handing each result to `deliver` on the calling thread.
+pub fn produce(
+    stage: &Stage<'_>,
+    jobs: usize,
+    progress: &mut Progress,
+    mut deliver: impl FnMut(Prepared, &mut Progress),
+) {
+    let (scan_tx, scan_rx) = bounded::<Event>(jobs * 2);
+    let (out_tx, out_rx) = bounded::<Prepared>(jobs * 2);
+    let opts = scan_options(stage.lp);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("pixpipe-worker-{i}"))
+        .build()
+        .expect("a thread pool");
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            scan::scan(&opts, |ev| !interrupted() && scan_tx.send(ev).is_ok());
+        });
+        s.spawn(move || work(stage, &pool, scan_rx, out_tx));
+        for p in out_rx.iter() {
+            progress.found(1);
+            deliver(p, progress);
+        }
+    });
+}
+
+fn work(stage: &Stage<'_>, pool: &rayon::ThreadPool, rx: Receiver<Event>, tx: Sender<Prepared>) {
+    pool.install(|| {
+        rx.into_iter().par_bridge().for_each_with(tx, |tx, ev| {
+            let prepared = match ev {
+                Event::File(found) if interrupted() => Prepared::Finished(
+                    Outcome::with_reason(
+                        &found.path,
+                        State::Skipped,
+                        "interrupted before it was read",
+                    ),
+                    None,
+                ),
+                Event::File(found) => prepare(stage, found),
+                Event::Skipped { path, reason } => {
+                    Prepared::Finished(Outcome::with_reason(&path, State::Skipped, reason), None)
+                }
+                Event::Error { path, reason } => {
+                    Prepared::Finished(Outcome::with_reason(&path, State::Failed, reason), None)
+                }
+            };
+            let _ = tx.send(prepared);
+        });
+    });
+}
+
+/// Probe, dedupe and transform one file. Never panics: a panic inside a codec becomes a failure.
+pub fn prepare(stage: &Stage<'_>, found: Found) -> Prepared {
+    let path = found.path.clone();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| prepare_inner(stage, found))) {
+        Ok(p) => p,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Prepared::Finished(
+                Outcome::with_reason(
+                    &path,
+                    State::Failed,
+                    format!("internal error while processing: {msg}"),
+                ),
+                None,
+            )
+        }
+    }
+}
+
+fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
+    let fail = |state: State, reason: String| {
+        Prepared::Finished(Outcome::with_reason(&found.path, state, reason), None)
+    };
+    // The quick check: an unchanged file already at the target is not even read.
+    if let Some(ledger) = stage.ledger {
+        match ledger.quick_check(&found.path, found.size, found.mtime_ns) {
+            Ok(Some(md5)) => {
+                if let Some(done) = already_there(stage, ledger, &found, &md5) {
+                    return Prepared::Finished(done, None);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return fail(State::Failed, e.to_string()),
+        }
+    }
+    let limits = &stage.lp.pipeline.limits;
+    let probe = match probe_file(&found.path, limits.max_file_mib) {
+        Ok(p) => p,
+        Err(e) if e.is_skip() && !crate::format::has_media_extension(&found.path) => {
+            return fail(State::Skipped, e.to_string());
+        }
+        Err(e) => return fail(State::Failed, e.to_string()),
+    };
+    let file_row = FileRow {
+        path: found.path.clone(),
+        size: found.size,
+        mtime_ns: found.mtime_ns,
+        source_md5: probe.md5.clone(),
+    };
+    if let Some(ledger) = stage.ledger {
+        match ledger.lookup(&stage.target_key, &probe.md5) {
+            Ok(_) => {
+                if let Some(done) = already_there(stage, ledger, &found, &probe.md5) {
+                    return Prepared::Finished(done, Some(file_row));
+                }
+            }
+            Err(e) => return fail(State::Failed, e.to_string()),
+        }
+    }
+    if let Some(other) = stage.claims.claim(&probe.md5, &found.path) {
+        let mut o = Outcome::with_reason(
+            &found.path,
+            State::Duplicate,
+            format!("same content as {} in this run", other.display()),
+        );
+        o.source_md5 = Some(probe.md5.clone());
+        return Prepared::Finished(o, None);
+    }
+    match transform::transform(&probe, &stage.settings) {
+        Ok(output) => Prepared::Ready(Box::new(ready(stage, found, probe, output))),
+        Err(e) => {
+            stage.claims.release([&probe.md5]);
+            let mut o = Outcome::with_reason(&found.path, State::Failed, e.to_string());
+            o.source_md5 = Some(probe.md5.clone());
+            o.format = Some(probe.format.name().to_string());
+            Prepared::Finished(o, None)
+        }
+    }
+}
+
+/// The outcome for a file whose content is already at the target, if it is.
+fn already_there(
+    stage: &Stage<'_>,
+    ledger: &LedgerReader,
+    found: &Found,
+    md5: &str,
+) -> Option<Outcome> {
+    let row = ledger.lookup(&stage.target_key, md5).ok()??;
+    if row.state == Some(OutputState::Pending) || !(stage.still_there)(&row) {
+        return None;
+    }
+    let mut o = Outcome::with_reason(
+        &found.path,
+        State::Duplicate,
+        match &row.location {
+            Some(l) => format!("already at the target: {l}"),
+            None => "the host already had it".to_string(),
+        },
+    );
+    o.source_md5 = Some(md5.to_string());
+    o.output_md5 = row.output_md5;
+    o.output = row.location;
+    o.viewer_url = row.viewer_url;
+    o.delete_url = row.delete_url;
+    Some(o)
+}
+
+fn ready(stage: &Stage<'_>, found: Found, probe: Probe, output: Output) -> Ready {
+    let p = &stage.lp.pipeline;
+    let rel_dir = stage
+        .roots
+        .iter()
+        .find_map(|r| found.path.strip_prefix(r).ok())
+        .and_then(Path::parent);
+    let fields = FileFields {
+        probe: &probe,
+        out_ext: output.format.extension(),
+        rel_dir,
+    };
+    let title = p.metadata.title.render(&fields).trim().to_string();
+    let description = p.metadata.description.render(&fields).trim().to_string();
+    let mut tags: Vec<String> = Vec::new();
+    for t in &p.metadata.tags {
+        for tag in t.render(&fields).split(',') {
+            let tag = tag.trim();
+            if !tag.is_empty() && !tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
+                tags.push(tag.to_string());
+            }
+        }
+    }
+    let name = p
+        .target
+        .dir
+        .as_ref()
+        .map(|d| d.name.render_with(&fields, &clean_name_value))
+        .unwrap_or_default();
+    let stem = probe
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let mut warnings = probe.meta.warnings.clone();
+    warnings.extend(output.notes.iter().cloned());
+    Ready {
+        probe_md5: probe.md5.clone(),
+        format: probe.format.name(),
+        mime: output.format.mime(),
+        is_video: output.format.is_video(),
+        title,
+        description,
+        tags,
+        date_taken: probe.meta.date_taken.map(|d| d.iso8601()),
+        name,
+        upload_name: format!("{stem}.{}", output.format.extension()),
+        output,
+        warnings,
+        found,
+    }
+}
+
+/// Commits ledger rows in batches: every `size` rows or every two seconds.
+pub struct Batch {
+    pub files: Vec<FileRow>,
+    pub outputs: Vec<OutputRow>,
+    pub md5s: Vec<String>,
+    size: usize,
+    last: Instant,
+}
+
+impl Batch {
+    pub fn new(size: usize) -> Batch {
+        Batch {
+            files: Vec::new(),
+            outputs: Vec::new(),
+            md5s: Vec::new(),
+            size: size.max(1),
+            last: Instant::now(),
+        }
+    }
+
+    pub fn due(&self) -> bool {
+        self.files.len() + self.outputs.len() >= self.size
+            || self.last.elapsed() >= Duration::from_secs(2)
+    }
+
+    pub fn commit(
+        &mut self,
+        ledger: &mut Ledger,
+        claims: &Claims,
+        run_id: i64,
+    ) -> Result<(), LedgerError> {
+        if !self.files.is_empty() || !self.outputs.is_empty() {
+            ledger.commit(&self.files, &self.outputs, run_id)?;
+        }
+        claims.release(self.md5s.iter());
+        self.files.clear();
+        self.outputs.clear();
+        self.md5s.clear();
+        self.last = Instant::now();
+        Ok(())
+    }
+}
+
+/// Ends every run the same way: the report line, the summary, the progress.
+pub struct Recorder {
+    pub summary: Summary,
+    pub report: Option<ReportWriter>,
+}
+
+impl Recorder {
+    pub fn new(report: Option<&Path>) -> Result<Recorder, RunError> {
+        let report = match report {
+            Some(p) => Some(ReportWriter::create(p).map_err(|source| RunError::Io {
+                path: p.to_path_buf(),
+                source,
+            })?),
+            None => None,
+        };
+        Ok(Recorder {
+            summary: Summary::default(),
+            report,
+        })
+    }
+
+    pub fn record(&mut self, o: &Outcome, progress: &mut Progress) -> Result<(), RunError> {
+        self.summary.add(o);
+        progress.finished(o);
+        if let Some(r) = &mut self.report {
+            r.write(o).map_err(|source| RunError::Io {
+                path: PathBuf::from("report"),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Summary, RunError> {
+        if let Some(r) = self.report {
+            r.finish().map_err(|source| RunError::Io {
+                path: PathBuf::from("report"),
+                source,
+            })?;
+        }
+        Ok(self.summary)
+    }
+}
+
+/// The number of worker threads: the option, the pipeline, or the cores.
+pub fn job_count(lp: &LoadedPipeline, opt: Option<usize>) -> usize {
+    opt.or(lp.pipeline.jobs.map(|j| j.0))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}
+
+/// Opens the pipeline's ledger.
+pub fn open_ledger(lp: &LoadedPipeline) -> Result<Ledger, RunError> {
+    let path = match &lp.pipeline.ledger.path {
+        Some(p) => lp.resolve(p.as_str()),
+        None => crate::ledger::default_path(),
+    };
+    Ok(Ledger::open(&path)?)
+}
+
+/// Runs a pipeline whose target is a folder.
+pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunError> {
+    let dir = lp
+        .pipeline
+        .target
+        .dir
+        .as_ref()
+        .ok_or_else(|| RunError::Target("no dir target".into()))?;
+    let root = lp.resolve(dir.path.as_str());
+    let io_err = |source| RunError::Io {
+        path: root.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&root).map_err(io_err)?;
+    let root = root.canonicalize().map_err(io_err)?;
+    let target_key = format!("dir:{}", root.display());
+    let mut ledger = open_ledger(lp)?;
+    let reader = ledger.reader()?;
+    let mut writer = if opts.dry_run {
+        None
+    } else {
+        Some(DirWriter::open(&root, dir.manifest.as_str()).map_err(io_err)?)
+    };
+    let run_id = if opts.dry_run {
+        0
+    } else {
+        ledger.begin_run(&lp.file.display().to_string(), &target_key)?
+    };
+    let claims = Claims::new(opts.dry_run);
+    let exists = |row: &OutputRow| {
+        row.location
+            .as_deref()
+            .is_some_and(|l| Path::new(l).is_file())
+    };
+    let stage = Stage {
+        lp,
+        settings: Settings::from_pipeline(&lp.pipeline),
+        ledger: Some(&reader),
+        target_key: target_key.clone(),
+        claims: &claims,
+        roots: scan_options(lp).roots,
+        still_there: &exists,
+    };
+    let mut recorder = Recorder::new(opts.report.as_deref())?;
+    let mut batch = Batch::new(64);
+    let mut progress = Progress::new(opts.verbosity);
+    let mut fatal: Option<RunError> = None;
+    let jobs = job_count(lp, opts.jobs);
+    produce(&stage, jobs, &mut progress, |prepared, progress| {
+        if fatal.is_some() {
+            return;
+        }
+        let result = deliver_dir(prepared, writer.as_mut(), &target_key, &mut batch)
+            .and_then(|o| recorder.record(&o, progress))
+            .and_then(|()| {
+                if batch.due() && !opts.dry_run {
+                    batch.commit(&mut ledger, &claims, run_id)?;
+                }
+                Ok(())
+            });
+        if let Err(e) = result {
+            INTERRUPTED.store(true, Ordering::Relaxed);
+            fatal = Some(e);
+        }
+    });
+    progress.finish();
+    if !opts.dry_run {
+        batch.commit(&mut ledger, &claims, run_id)?;
+        if let Some(w) = writer.as_mut() {
+            w.flush().map_err(io_err)?;
+        }
+    }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    let mut summary = recorder.finish()?;
+    summary.interrupted = interrupted();
+    if !opts.dry_run {
+        ledger.finish_run(run_id, &summary.line())?;
+    }
+    Ok(summary)
+}
+
+fn deliver_dir(
+    prepared: Prepared,
+    writer: Option<&mut DirWriter>,
+    target_key: &str,
+    batch: &mut Batch,
+) -> Result<Outcome, RunError> {
+    let ready = match prepared {
+        Prepared::Finished(o, file_row) => {
+            batch.files.extend(file_row);
+            return Ok(o);
+        }
+        Prepared::Ready(r) => r,
+    };
+    batch.md5s.push(ready.probe_md5.clone());
+    let Some(writer) = writer else {
+        let mut o = ready.outcome(State::Written);
+        o.reason = Some(format!("dry run: would write {}", ready.name));
+        return Ok(o);
+    };
+    let placed = match writer.place(&ready.name, &ready.output.bytes, &ready.output.md5) {
+        Ok(p) => p,
+        Err(e) => {
+            // A full disk or a read-only folder fails this file, loudly; the next may still fit.
+            return Ok(Outcome::with_reason(
+                &ready.found.path,
+                State::Failed,
+                format!("cannot write under {}: {e}", writer.root().display()),
+            ));
+        }
+    };
+    let (state, path) = match placed {
+        Placed::Written(p) => (State::Written, p),
+        Placed::AlreadyThere(p) => (State::Duplicate, p),
+    };
+    let mut o = ready.outcome(state);
+    let location = path.display().to_string();
+    o.output = Some(location.clone());
+    if state == State::Duplicate {
+        o.reason = Some(format!("identical file already at {location}"));
+    }
+    let source = ready.found.path.display().to_string();
+    writer
+        .record(&ManifestEntry {
+            source: &source,
+            output: &location,
+            source_md5: &ready.probe_md5,
+            output_md5: &ready.output.md5,
+            title: &ready.title,
+            description: Some(ready.description.as_str()).filter(|d| !d.is_empty()),
+            tags: &ready.tags,
+            date_taken: ready.date_taken.as_deref(),
+            source_bytes: ready.found.size,
+            output_bytes: ready.output.bytes.len() as u64,
+            width: ready.output.width,
+            height: ready.output.height,
+        })
+        .map_err(|source| RunError::Io {
+            path: writer.root().to_path_buf(),
+            source,
+        })?;
+    batch.files.push(ready.file_row());
+    batch.outputs.push(OutputRow {
+        target: target_key.to_string(),
+        source_md5: ready.probe_md5.clone(),
+        state: Some(OutputState::Done),
+        source_path: source,
+        output_md5: Some(ready.output.md5.clone()),
+        location: Some(location),
+        bytes: Some(ready.output.bytes.len() as u64),
+        width: ready.output.width,
+        height: ready.output.height,
+        title: Some(ready.title.clone()),
+        at: crate::ledger::now_iso(),
+        ..OutputRow::default()
+    });
+    Ok(o)
+}

@@ -1,0 +1,3 @@
+//! Where outputs go: a folder, or a Chevereto host.
+
+pub mod dir;

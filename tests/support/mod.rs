@@ -1,0 +1,57 @@
+#![allow(dead_code)]
+pub mod chevereto;
+pub mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The pixpipe binary built for these tests.
+pub fn pixpipe() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pixpipe"));
+    c.env_remove("CHEVERETO_API_KEY");
+    c
+}
+
+/// Runs pixpipe with `args`, returning its output.
+pub fn run(args: &[&str]) -> Output {
+    pixpipe().args(args).output().expect("run pixpipe")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A pipeline over `input` writing to `dir/out`, with extra YAML appended at the top level
+/// and extra lines for sections given verbatim.
+pub fn write_pipeline(dir: &Path, input: &Path, extra: &str) -> PathBuf {
+    let yaml = format!(
+        "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  path: \"{}\"\ntarget:\n  dir:\n    path: \"{}\"\n{extra}",
+        input.display(),
+        dir.join("ledger.sqlite").display(),
+        dir.join("out").display(),
+    );
+    let p = dir.join("pipeline.yaml");
+    std::fs::write(&p, yaml).expect("write pipeline");
+    p
+}
+
+/// Reads a JSON Lines file.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("read jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+/// The report line for the file named `name`.
+pub fn line_for<'a>(report: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    report
+        .iter()
+        .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(name)))
+        .unwrap_or_else(|| panic!("no report line for {name}: {report:#?}"))
+}
