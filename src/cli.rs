@@ -91,7 +91,7 @@ pub fn main() -> i32 {
     code.code()
 }
 
-fn load(path: &PathBuf) -> Result<LoadedPipeline, ExitCode> {
+fn load(path: &std::path::Path) -> Result<LoadedPipeline, ExitCode> {
     config::load(path).map_err(|e| {
         eprintln!("pixpipe: {e}");
         ExitCode::BadConfig

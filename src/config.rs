@@ -55,7 +55,7 @@ impl<'de> Deserialize<'de> for Version {
 }
 
 /// Where files come from.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// Folders or single files; relative paths are taken from the pipeline file's folder.
@@ -75,19 +75,6 @@ pub struct Input {
     /// Remote images for the host to fetch itself (chevereto target only).
     #[serde(default)]
     pub urls: Vec<Text>,
-}
-
-impl Default for Input {
-    fn default() -> Self {
-        Input {
-            paths: Vec::new(),
-            include: Vec::new(),
-            exclude: Vec::new(),
-            follow_symlinks: false,
-            hidden: false,
-            urls: Vec::new(),
-        }
-    }
 }
 
 /// How titles, descriptions and tags are made from each file's metadata.
@@ -671,10 +658,10 @@ fn first_line(s: &str) -> String {
 /// The parser's message without its own "error: line L column C:" prefix, which we print once.
 fn strip_position(msg: &str) -> String {
     let msg = msg.strip_prefix("error: ").unwrap_or(msg);
-    if let Some(rest) = msg.strip_prefix("line ") {
-        if let Some((_, tail)) = rest.split_once(": ") {
-            return tail.to_string();
-        }
+    if let Some(rest) = msg.strip_prefix("line ")
+        && let Some((_, tail)) = rest.split_once(": ")
+    {
+        return tail.to_string();
     }
     msg.to_string()
 }
@@ -701,13 +688,13 @@ fn key_path_at(text: &str, line: u64) -> Option<String> {
         if l.trim().is_empty() || l.trim_start().starts_with('#') {
             continue;
         }
-        if let Some((i, k)) = key_of(l) {
-            if i < indent {
-                path.push(k);
-                indent = i;
-                if i == 0 {
-                    break;
-                }
+        if let Some((i, k)) = key_of(l)
+            && i < indent
+        {
+            path.push(k);
+            indent = i;
+            if i == 0 {
+                break;
             }
         }
     }

@@ -104,6 +104,8 @@ impl Ready {
 }
 
 /// What the CPU stages hand to the delivering thread.
+// Each value crosses one channel once per file; boxing the outcome would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Prepared {
     /// The file's story ends here (skipped, failed, already at the target); maybe with a quick-check row.
     Finished(Outcome, Option<FileRow>),
@@ -196,13 +198,18 @@ pub fn produce(
         .thread_name(|i| format!("pixpipe-worker-{i}"))
         .build()
         .expect("a thread pool");
+    let scanned = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|s| {
+        let scanned = &scanned;
         s.spawn(move || {
-            scan::scan(&opts, |ev| !interrupted() && scan_tx.send(ev).is_ok());
+            scan::scan(&opts, |ev| {
+                scanned.fetch_add(1, Ordering::Relaxed);
+                !interrupted() && scan_tx.send(ev).is_ok()
+            });
         });
         s.spawn(move || work(stage, &pool, scan_rx, out_tx));
         for p in out_rx.iter() {
-            progress.found(1);
+            progress.found(scanned.load(Ordering::Relaxed));
             deliver(p, progress);
         }
     });

@@ -51,9 +51,9 @@ impl Progress {
         }
     }
 
-    /// The scan found one more file.
+    /// The scan has found `n` files so far.
     pub fn found(&mut self, n: u64) {
-        self.found += n;
+        self.found = n.max(self.done + 1);
         if let Some(b) = &self.bar {
             b.set_length(self.found);
         }
@@ -80,10 +80,10 @@ impl Progress {
             )),
             _ => None,
         };
-        if let Some(line) = line {
-            if self.verbosity != Verbosity::Quiet || o.state == State::Failed {
-                self.println(&line);
-            }
+        if let Some(line) = line
+            && (self.verbosity != Verbosity::Quiet || o.state == State::Failed)
+        {
+            self.println(&line);
         }
         match &self.bar {
             Some(b) => {

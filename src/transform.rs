@@ -474,17 +474,16 @@ fn encode_jpeg(
     let mut out = Vec::with_capacity(p.data.len() / 8);
     let mut enc = jpeg_encoder::Encoder::new(&mut out, s.quality);
     enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    if s.keep_exif {
-        if let Some(exif) = rewrite_exif(probe, s.keep_gps, notes) {
-            enc.add_exif_metadata(&exif).map_err(err)?;
-        }
+    if s.keep_exif
+        && let Some(exif) = rewrite_exif(probe, s.keep_gps, notes)
+    {
+        enc.add_exif_metadata(&exif).map_err(err)?;
     }
-    if s.keep_icc {
-        if let Some(icc) = &probe.icc {
-            if let Err(e) = enc.add_icc_profile(icc) {
-                notes.push(format!("ICC profile dropped: {e}"));
-            }
-        }
+    if s.keep_icc
+        && let Some(icc) = &probe.icc
+        && let Err(e) = enc.add_icc_profile(icc)
+    {
+        notes.push(format!("ICC profile dropped: {e}"));
     }
     let color = if p.channels == 4 {
         jpeg_encoder::ColorType::Rgba

@@ -1,0 +1,236 @@
+//! Pipeline files that are wrong, `pixpipe check`, and what the scan picks up.
+
+mod support;
+
+use std::path::Path;
+
+use support::fixtures;
+use support::{line_for, read_jsonl, run, stderr, stdout, write_pipeline};
+
+fn run_pipeline_text(text: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.yaml");
+    std::fs::write(&p, text).unwrap();
+    run(&["run", p.to_str().unwrap()])
+}
+
+#[test]
+fn config_errors_name_file_line_column_and_key_and_exit_2() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "version: 1\ninput:\n  paths: [a]\n  colour: red\ntarget:\n  dir:\n    path: o\n",
+            ":4:",
+            "colour",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\nresize:\n  width: 0\ntarget:\n  dir:\n    path: o\n",
+            ":5:",
+            "width",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\nresize:\n  width: 1000000000\ntarget:\n  dir:\n    path: o\n",
+            ":5:",
+            "width",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\nencode:\n  quality: -5\ntarget:\n  dir:\n    path: o\n",
+            ":5:",
+            "quality",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\n  follow_symlinks: perhaps\ntarget:\n  dir:\n    path: o\n",
+            ":4:",
+            "input.follow_symlinks",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\ntarget:\n  dir:\n    path: ${PIXPIPE_SURELY_UNSET_VAR}\n",
+            ":6:",
+            "PIXPIPE_SURELY_UNSET_VAR",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a]\nmetadata:\n  title: \"{titel}\"\ntarget:\n  dir:\n    path: o\n",
+            ":5:",
+            "titel",
+        ),
+        (
+            "version: 1\ninput:\n  paths: [a\ntarget:\n",
+            ":",
+            "bad.yaml",
+        ),
+    ];
+    for (text, at, key) in cases {
+        let out = run_pipeline_text(text);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+        assert!(
+            err.contains(&format!("bad.yaml{at}")),
+            "location {at} in: {err}"
+        );
+        assert!(err.contains(key), "{key} in: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_refused() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    bomb.push_str("version: 1\n");
+    let out = run_pipeline_text(&bomb);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let deep = format!(
+        "version: 1\ninput: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let out = run_pipeline_text(&deep);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn check_prints_the_resolved_pipeline_with_the_key_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        "version: 1\ninput:\n  paths: [a]\ntarget:\n  chevereto:\n    url: https://img.example.invalid\n    api_key: ${PIXPIPE_TEST_KEY}\n",
+    )
+    .unwrap();
+    let out = support::pixpipe()
+        .args(["check", p.to_str().unwrap()])
+        .env("PIXPIPE_TEST_KEY", "chv_FAKE_recognisable_SECRET_0xC0FFEE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("***"), "{text}");
+    assert!(
+        !text.contains("C0FFEE") && !stderr(&out).contains("C0FFEE"),
+        "{text}"
+    );
+    assert!(text.contains("width: 1600"), "defaults are shown: {text}");
+}
+
+fn jpeg(seed: u32) -> Vec<u8> {
+    fixtures::jpeg_rgb(16, 16, &fixtures::photo_like_rgb(16, 16, seed))
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn hidden_files_excludes_and_includes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write(&input.join("keep/a.jpg"), &jpeg(1));
+    write(&input.join(".hidden/b.jpg"), &jpeg(2));
+    write(&input.join(".c.jpg"), &jpeg(3));
+    write(&input.join("@eaDir/d.jpg"), &jpeg(4));
+    write(&input.join("keep/e.png.bak"), b"backup");
+    let p = write_pipeline(dir.path(), &input, "");
+    let text = std::fs::read_to_string(&p).unwrap().replace(
+        "input:\n",
+        "input:\n  exclude: [\"**/@eaDir/**\"]\n  include: [\"**/*.jpg\"]\n",
+    );
+    std::fs::write(&p, text).unwrap();
+    let report = dir.path().join("r.jsonl");
+    let out = run(&[
+        "run",
+        "-q",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = read_jsonl(&report);
+    let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].ends_with("keep/a.jpg"));
+}
+
+#[test]
+fn symlinks_are_skipped_by_default_and_loops_detected_when_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write(&input.join("real/a.jpg"), &jpeg(1));
+    let elsewhere = dir.path().join("elsewhere");
+    write(&elsewhere.join("b.jpg"), &jpeg(2));
+    std::os::unix::fs::symlink(&elsewhere, input.join("link")).unwrap();
+    std::os::unix::fs::symlink(&input, input.join("real/loop")).unwrap();
+    let p = write_pipeline(dir.path(), &input, "");
+    let report = dir.path().join("r.jsonl");
+    let out = run(&[
+        "run",
+        "-q",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = read_jsonl(&report);
+    assert_eq!(line_for(&lines, "real/a.jpg")["state"], "written");
+    assert_eq!(line_for(&lines, "/link")["state"], "skipped");
+    assert!(
+        line_for(&lines, "/link")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link")
+    );
+
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("input:\n", "input:\n  follow_symlinks: true\n");
+    std::fs::write(&p, text).unwrap();
+    let out = run(&[
+        "run",
+        "-q",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let lines = read_jsonl(&report);
+    assert_eq!(
+        line_for(&lines, "link/b.jpg")["state"],
+        "written",
+        "{lines:#?}"
+    );
+    let looped = line_for(&lines, "real/loop");
+    assert_eq!(looped["state"], "failed");
+    assert!(
+        looped["reason"].as_str().unwrap().contains("loop"),
+        "{looped}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn several_roots_and_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("r1/a.jpg"), &jpeg(1));
+    write(&dir.path().join("r2/b.jpg"), &jpeg(2));
+    let p = dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        "version: 1\ninput:\n  paths: [r1, r2, missing]\nledger:\n  path: l.sqlite\ntarget:\n  dir:\n    path: out\n",
+    )
+    .unwrap();
+    let report = dir.path().join("r.jsonl");
+    let out = run(&[
+        "run",
+        "-q",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the missing root is a failure");
+    let lines = read_jsonl(&report);
+    assert_eq!(line_for(&lines, "r1/a.jpg")["state"], "written");
+    assert_eq!(line_for(&lines, "r2/b.jpg")["state"], "written");
+    assert_eq!(line_for(&lines, "missing")["state"], "failed");
+}
