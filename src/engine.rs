@@ -282,7 +282,11 @@ fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
     let limits = &stage.lp.pipeline.limits;
     let probe = match probe_file(&found.path, limits.max_file_mib) {
         Ok(p) => p,
-        Err(e) if e.is_skip() && !crate::format::has_media_extension(&found.path) => {
+        Err(e)
+            if e.is_skip()
+                && (matches!(e, crate::probe::ProbeError::Unsupported(_))
+                    || !crate::format::has_media_extension(&found.path)) =>
+        {
             return fail(State::Skipped, e.to_string());
         }
         Err(e) => return fail(State::Failed, e.to_string()),
