@@ -19,7 +19,7 @@ fn photo_like(w: u32, h: u32, seed: u32) -> Vec<u8> {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            let noise = (state % 24) as u32;
+            let noise = state % 24;
             out.push(((x * 255 / w) + noise).min(255) as u8);
             out.push(((y * 255 / h) + noise).min(255) as u8);
             out.push((((x + y) * 128 / (w + h)) + 60 + noise).min(255) as u8);
