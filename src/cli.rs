@@ -29,6 +29,30 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+enum LedgerAction {
+    /// Counts and bytes per target and state.
+    Stats,
+    /// One line per output: state, source md5, location, source path.
+    List,
+    /// Every output row, as CSV or JSON Lines.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+    /// Forget outputs by source md5 or source path, so the next run sends them again.
+    Forget {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Run a pipeline file.
     Run {
@@ -48,6 +72,58 @@ enum Command {
     },
     /// Check a pipeline file and print it resolved, with secrets hidden.
     Check { pipeline: PathBuf },
+    /// Tell what a run would do (new, already there, duplicates, skipped) without doing it.
+    Plan {
+        pipeline: PathBuf,
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Print the counts as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload files to a Chevereto host without a pipeline file.
+    ///
+    /// The key is read from the environment variable CHEVERETO_API_KEY, never from the command line.
+    Upload {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The host's base URL (or CHEVERETO_URL).
+        #[arg(long, env = "CHEVERETO_URL")]
+        url: String,
+        /// Album id (as in the album's URL).
+        #[arg(long)]
+        album: Option<String>,
+        /// Title for every file (default: each file's own metadata, then its name).
+        #[arg(long)]
+        title: Option<String>,
+        /// Description for every file.
+        #[arg(long)]
+        description: Option<String>,
+        /// Comma-separated tags.
+        #[arg(long)]
+        tags: Option<String>,
+        /// Resize to this width first (0 keeps the size).
+        #[arg(long, default_value_t = 1600)]
+        width: u32,
+        /// Where the ledger lives (default: the user's data folder).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look into the ledger: what was sent where.
+    Ledger {
+        /// The ledger file (default: the user's data folder).
+        #[arg(long, global = true)]
+        ledger: Option<PathBuf>,
+        /// Take the ledger path from this pipeline file.
+        #[arg(long, global = true)]
+        pipeline: Option<PathBuf>,
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
     /// Show what pixpipe reads from files: format, size, title, date, orientation, hashes.
     Inspect {
         #[arg(required = true)]
@@ -82,10 +158,45 @@ pub fn main() -> i32 {
                 report,
                 verbosity,
                 dry_run,
+                plan: false,
             },
             json,
         ),
         Command::Check { pipeline } => check(pipeline),
+        Command::Plan {
+            pipeline,
+            jobs,
+            json,
+        } => plan(pipeline, jobs, json),
+        Command::Upload {
+            files,
+            url,
+            album,
+            title,
+            description,
+            tags,
+            width,
+            ledger,
+            report,
+            json,
+        } => {
+            let one_off = OneOff {
+                files,
+                url,
+                album,
+                title,
+                description,
+                tags,
+                width,
+                ledger,
+            };
+            upload(one_off, report, verbosity, json)
+        }
+        Command::Ledger {
+            ledger,
+            pipeline,
+            action,
+        } => ledger_command(ledger, pipeline, action),
         Command::Inspect { files, json } => inspect(&files, json),
     };
     code.code()
@@ -137,14 +248,17 @@ fn run(path: PathBuf, opts: RunOptions, json: bool) -> ExitCode {
         Ok(lp) => lp,
         Err(code) => return code,
     };
+    warn_about_literal_key(&lp);
+    run_loaded(&lp, opts, json)
+}
+
+fn run_loaded(lp: &LoadedPipeline, opts: RunOptions, json: bool) -> ExitCode {
     install_interrupt_handler();
     let report = opts.report.clone();
     let result = if lp.pipeline.target.dir.is_some() {
-        engine::run_dir(&lp, &opts)
+        engine::run_dir(lp, &opts)
     } else {
-        Err(engine::RunError::Target(
-            "the chevereto target is not available in this build".into(),
-        ))
+        crate::publish::run_chevereto(lp, &opts)
     };
     match result {
         Ok(summary) => finish(&summary, report.as_ref(), json, opts.verbosity),
@@ -169,6 +283,10 @@ fn finish(
             _ => String::new(),
         };
         eprintln!("pixpipe: {}{see}", summary.line());
+    }
+    if let Some(why) = &summary.fatal {
+        eprintln!("pixpipe: stopped: {why}");
+        return ExitCode::Fatal;
     }
     if summary.interrupted {
         eprintln!("pixpipe: interrupted; finished files are recorded, run again to go on");
@@ -199,4 +317,249 @@ fn install_interrupt_handler() {
             }
         });
     });
+}
+
+/// A key written into a file that others can read is a key others can use.
+fn warn_about_literal_key(lp: &LoadedPipeline) {
+    use std::os::unix::fs::PermissionsExt;
+    if !lp.literal_key {
+        return;
+    }
+    let mode = std::fs::metadata(&lp.file)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0);
+    if mode & 0o077 != 0 {
+        eprintln!(
+            "pixpipe: warning: {} holds an API key and can be read by other users; use ${{CHEVERETO_API_KEY}} or chmod 600 it",
+            lp.file.display()
+        );
+    }
+}
+
+fn plan(path: PathBuf, jobs: Option<usize>, json: bool) -> ExitCode {
+    let lp = match load(&path) {
+        Ok(lp) => lp,
+        Err(code) => return code,
+    };
+    let opts = RunOptions {
+        jobs,
+        report: None,
+        verbosity: Verbosity::Quiet,
+        dry_run: true,
+        plan: true,
+    };
+    let result = if lp.pipeline.target.dir.is_some() {
+        engine::run_dir(&lp, &opts)
+    } else {
+        crate::publish::run_chevereto(&lp, &opts)
+    };
+    match result {
+        Ok(s) => {
+            let new = s.written + s.uploaded;
+            let already = s.duplicate - s.duplicate_in_run;
+            if json {
+                let v = serde_json::json!({
+                    "new": new,
+                    "new_bytes": s.new_bytes,
+                    "already_there": already,
+                    "duplicates_in_run": s.duplicate_in_run,
+                    "skipped": s.skipped,
+                    "failed": s.failed,
+                });
+                println!("{v}");
+            } else {
+                println!(
+                    "new:                {new} ({})",
+                    indicatif::HumanBytes(s.new_bytes)
+                );
+                println!("already there:      {already}");
+                println!("duplicates in run:  {}", s.duplicate_in_run);
+                println!("skipped:            {}", s.skipped);
+                println!("unreadable:         {}", s.failed);
+            }
+            ExitCode::Success
+        }
+        Err(e) => {
+            eprintln!("pixpipe: {e}");
+            ExitCode::Fatal
+        }
+    }
+}
+
+/// The options of `pixpipe upload`.
+struct OneOff {
+    files: Vec<PathBuf>,
+    url: String,
+    album: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    tags: Option<String>,
+    width: u32,
+    ledger: Option<PathBuf>,
+}
+
+/// Builds the pipeline a one-off upload stands for.
+fn one_off_pipeline(o: &OneOff) -> Result<LoadedPipeline, String> {
+    use crate::template::Template;
+    if std::env::var_os("CHEVERETO_API_KEY").is_none_or(|k| k.is_empty()) {
+        return Err("set the API key in the environment variable CHEVERETO_API_KEY".into());
+    }
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let yaml = format!(
+        "version: 1\ntarget:\n  chevereto:\n    url: {}\n    api_key: ${{CHEVERETO_API_KEY}}\n",
+        quote(&o.url)
+    );
+    let mut pipeline: config::Pipeline = serde_saphyr::from_str(&yaml)
+        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
+    // Literal texts from the command line: braces are escaped so they are taken as written.
+    let literal = |s: &str| Template::parse(&s.replace('{', "{{").replace('}', "}}"));
+    if let Some(t) = &o.title {
+        pipeline.metadata.title = literal(t)?;
+    }
+    if let Some(d) = &o.description {
+        pipeline.metadata.description = literal(d)?;
+    }
+    if let Some(t) = &o.tags {
+        pipeline.metadata.tags = vec![literal(t)?];
+    }
+    pipeline.resize.width = (o.width > 0).then_some(config::Width(o.width));
+    pipeline.ledger.path = o
+        .ledger
+        .as_ref()
+        .map(|l| config::Text(l.display().to_string()));
+    if let (Some(a), Some(c)) = (&o.album, pipeline.target.chevereto.as_mut()) {
+        c.album_id = Some(config::Text(a.clone()));
+    }
+    pipeline.input.paths = o
+        .files
+        .iter()
+        .map(|f| config::Text(f.display().to_string()))
+        .collect();
+    if let Some(c) = &pipeline.target.chevereto {
+        crate::target::chevereto::endpoint(c.url.as_str(), c.allow_insecure_http)?;
+    }
+    Ok(LoadedPipeline {
+        file: PathBuf::from("(command line)"),
+        base_dir: PathBuf::from("."),
+        pipeline,
+        literal_key: false,
+    })
+}
+
+fn upload(o: OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: bool) -> ExitCode {
+    let lp = match one_off_pipeline(&o) {
+        Ok(lp) => lp,
+        Err(e) => {
+            eprintln!("pixpipe: {e}");
+            return ExitCode::BadConfig;
+        }
+    };
+    let opts = RunOptions {
+        jobs: None,
+        report,
+        verbosity,
+        dry_run: false,
+        plan: false,
+    };
+    run_loaded(&lp, opts, json)
+}
+
+fn ledger_command(
+    ledger: Option<PathBuf>,
+    pipeline: Option<PathBuf>,
+    action: LedgerAction,
+) -> ExitCode {
+    let path = match (ledger, pipeline) {
+        (Some(l), _) => l,
+        (None, Some(p)) => match load(&p) {
+            Ok(lp) => match &lp.pipeline.ledger.path {
+                Some(l) => lp.resolve(l.as_str()),
+                None => crate::ledger::default_path(),
+            },
+            Err(code) => return code,
+        },
+        (None, None) => crate::ledger::default_path(),
+    };
+    if !path.exists() {
+        eprintln!("pixpipe: no ledger at {}", path.display());
+        return ExitCode::BadConfig;
+    }
+    let ledger = match crate::ledger::Ledger::open(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pixpipe: {e}");
+            return ExitCode::Fatal;
+        }
+    };
+    let result = match action {
+        LedgerAction::Stats => ledger.stats().map(|rows| {
+            println!(
+                "{:<60} {:<15} {:>8} {:>12}",
+                "target", "state", "files", "bytes"
+            );
+            for (target, state, n, bytes) in rows {
+                println!("{target:<60} {state:<15} {n:>8} {bytes:>12}");
+            }
+        }),
+        LedgerAction::List => ledger.outputs(None, |r| {
+            println!(
+                "{}\t{}\t{}\t{}",
+                r.state
+                    .map(|s| format!("{s:?}").to_lowercase())
+                    .unwrap_or_default(),
+                r.source_md5,
+                r.location.as_deref().unwrap_or("-"),
+                r.source_path
+            );
+        }),
+        LedgerAction::Export { format } => {
+            let mut first = true;
+            ledger.outputs(None, |r| match format {
+                ExportFormat::Jsonl => println!("{}", serde_json::to_string(&r).unwrap_or_default()),
+                ExportFormat::Csv => {
+                    if first {
+                        println!("target,source_md5,state,source_path,output_md5,location,viewer_url,delete_url,bytes,width,height,title,at");
+                        first = false;
+                    }
+                    let cells = [
+                        r.target.clone(),
+                        r.source_md5.clone(),
+                        r.state.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+                        r.source_path.clone(),
+                        r.output_md5.clone().unwrap_or_default(),
+                        r.location.clone().unwrap_or_default(),
+                        r.viewer_url.clone().unwrap_or_default(),
+                        r.delete_url.clone().unwrap_or_default(),
+                        r.bytes.map(|b| b.to_string()).unwrap_or_default(),
+                        r.width.map(|b| b.to_string()).unwrap_or_default(),
+                        r.height.map(|b| b.to_string()).unwrap_or_default(),
+                        r.title.clone().unwrap_or_default(),
+                        r.at.clone(),
+                    ];
+                    println!("{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+                }
+            })
+        }
+        LedgerAction::Forget { keys } => keys.iter().try_for_each(|k| {
+            let n = ledger.forget(k)?;
+            println!("{k}: forgot {n} output(s)");
+            Ok(())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::Success,
+        Err(e) => {
+            eprintln!("pixpipe: {e}");
+            ExitCode::Fatal
+        }
+    }
+}
+
+/// A CSV cell, quoted when it must be.
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }

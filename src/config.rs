@@ -401,15 +401,98 @@ fn default_manifest() -> Text {
     Text("manifest.jsonl".into())
 }
 
-/// A Chevereto API v1.1 host.
+/// A Chevereto API v1.1 host, and every parameter its upload call takes.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheveretoTarget {
-    /// Base URL; pixpipe posts to `{url}/api/1/upload`.
+    /// Base URL; pixpipe posts to exactly `{url}/api/1/upload`.
     pub url: Text,
+    /// Normally `${CHEVERETO_API_KEY}`; never printed, logged or stored.
     pub api_key: Secret,
+    /// Send the key as the `X-API-Key` header (default) or as the `key` form field.
+    #[serde(default)]
+    pub auth: Auth,
+    /// How the file travels: a multipart file part (default) or a base64 text field.
+    #[serde(default)]
+    pub source: SourceMode,
+    /// The answer format asked for; all three are understood.
+    #[serde(default)]
+    pub format: AnswerFormat,
+    /// Album for every upload (its encoded id, as in its URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album_id: Option<Text>,
+    /// Album per input folder: the longest folder (relative to its input root) that holds the file wins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub albums: std::collections::BTreeMap<String, Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<u32>,
+    /// Server-side resize width (pixpipe usually resizes itself; see `resize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<Width>,
+    /// Seconds or an ISO-8601 duration (`PT1H`, `P3D`, ...); checked before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Expiration>,
+    #[serde(default)]
+    pub nsfw: bool,
+    /// Ask the host to date the upload from its EXIF (admin keys only).
+    #[serde(default)]
+    pub use_file_date: bool,
+    /// Send the title, description and tags made by `metadata` (the host would strip non-ASCII).
+    #[serde(default = "yes")]
+    pub send_metadata: bool,
+    /// Allow `http://` to a host that is not this machine (the key would travel in clear).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+/// Where the key goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    #[default]
+    Header,
+    Field,
+}
+
+/// How the file's bytes travel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceMode {
+    #[default]
+    File,
+    Base64,
+}
+
+/// The `format` parameter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerFormat {
+    #[default]
+    Json,
+    Txt,
+    Redirect,
+}
+
+/// An expiration the host will understand (it silently turns anything else into five minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Expiration(pub String);
+
+impl<'de> Deserialize<'de> for Expiration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expiration must be a duration, not {other}"
+                )));
+            }
+        };
+        crate::target::chevereto::check_expiration(&raw)
+            .map(Expiration)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// Worker threads: at least one.
@@ -567,6 +650,8 @@ pub struct LoadedPipeline {
     pub file: PathBuf,
     pub base_dir: PathBuf,
     pub pipeline: Pipeline,
+    /// The file holds an API key written out (not `${...}`): it must not be readable by others.
+    pub literal_key: bool,
 }
 
 impl LoadedPipeline {
@@ -607,10 +692,16 @@ pub fn load(path: &Path) -> Result<LoadedPipeline, ConfigError> {
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    let literal_key = text.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("api_key:")
+            .is_some_and(|v| !v.trim().is_empty() && !v.contains("${"))
+    });
     Ok(LoadedPipeline {
         file: path.to_path_buf(),
         base_dir,
         pipeline,
+        literal_key,
     })
 }
 
@@ -711,6 +802,9 @@ fn check(p: &Pipeline) -> Result<(), String> {
     }
     if p.input.paths.is_empty() && p.input.urls.is_empty() {
         return Err("input.paths: list at least one folder or file".into());
+    }
+    if let Some(c) = &p.target.chevereto {
+        crate::target::chevereto::endpoint(c.url.as_str(), c.allow_insecure_http)?;
     }
     if !p.input.urls.is_empty() && p.target.chevereto.is_none() {
         return Err("input.urls: URLs can only be sent to a chevereto target".into());

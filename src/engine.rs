@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub verbosity: Verbosity,
     /// Do everything except delivering and recording.
     pub dry_run: bool,
+    /// Only count what a run would do: no transform, no delivery, no recording.
+    pub plan: bool,
 }
 
 /// Why a run could not go on at all (as opposed to one file failing).
@@ -53,9 +55,16 @@ pub enum RunError {
 
 /// Set by Ctrl-C: stop taking new files, finish what is in flight, record it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set when the run cannot go on (a fatal answer from the host, a ledger failure).
+pub static HALTED: AtomicBool = AtomicBool::new(false);
 
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Whether new files should still be taken.
+pub fn stopping() -> bool {
+    interrupted() || HALTED.load(Ordering::Relaxed)
 }
 
 /// A file ready for its target.
@@ -73,6 +82,10 @@ pub struct Ready {
     pub name: String,
     /// The name to send to a host: the source's stem with the output's extension.
     pub upload_name: String,
+    /// The folder holding the file, relative to its input root.
+    pub rel_dir: Option<PathBuf>,
+    /// An earlier run sent this file but never recorded the answer.
+    pub was_pending: bool,
     pub output: Output,
     pub warnings: Vec<String>,
 }
@@ -162,6 +175,8 @@ pub struct Stage<'a> {
     pub roots: Vec<PathBuf>,
     /// Does a ledger row for the target still hold? (The folder target checks the file exists.)
     pub still_there: &'a (dyn Fn(&OutputRow) -> bool + Sync),
+    /// Plan only: stop after dedupe, transform nothing.
+    pub plan: bool,
 }
 
 /// The scan options from the pipeline, with paths resolved.
@@ -184,12 +199,7 @@ pub fn scan_options(lp: &LoadedPipeline) -> ScanOptions {
 }
 
 /// Runs scan and the CPU stages, handing each result to `deliver` on the calling thread.
-pub fn produce(
-    stage: &Stage<'_>,
-    jobs: usize,
-    progress: &mut Progress,
-    mut deliver: impl FnMut(Prepared, &mut Progress),
-) {
+pub fn produce(stage: &Stage<'_>, jobs: usize, mut deliver: impl FnMut(Prepared, u64)) {
     let (scan_tx, scan_rx) = bounded::<Event>(jobs * 2);
     let (out_tx, out_rx) = bounded::<Prepared>(jobs * 2);
     let opts = scan_options(stage.lp);
@@ -204,13 +214,12 @@ pub fn produce(
         s.spawn(move || {
             scan::scan(&opts, |ev| {
                 scanned.fetch_add(1, Ordering::Relaxed);
-                !interrupted() && scan_tx.send(ev).is_ok()
+                !stopping() && scan_tx.send(ev).is_ok()
             });
         });
         s.spawn(move || work(stage, &pool, scan_rx, out_tx));
         for p in out_rx.iter() {
-            progress.found(scanned.load(Ordering::Relaxed));
-            deliver(p, progress);
+            deliver(p, scanned.load(Ordering::Relaxed));
         }
     });
 }
@@ -297,12 +306,14 @@ fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
         mtime_ns: found.mtime_ns,
         source_md5: probe.md5.clone(),
     };
+    let mut was_pending = false;
     if let Some(ledger) = stage.ledger {
         match ledger.lookup(&stage.target_key, &probe.md5) {
-            Ok(_) => {
+            Ok(row) => {
                 if let Some(done) = already_there(stage, ledger, &found, &probe.md5) {
                     return Prepared::Finished(done, Some(file_row));
                 }
+                was_pending = row.is_some_and(|r| r.state == Some(OutputState::Pending));
             }
             Err(e) => return fail(State::Failed, e.to_string()),
         }
@@ -314,10 +325,23 @@ fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
             format!("same content as {} in this run", other.display()),
         );
         o.source_md5 = Some(probe.md5.clone());
+        o.source_bytes = Some(found.size);
+        o.duplicate_of = Some(other.display().to_string());
+        return Prepared::Finished(o, None);
+    }
+    if stage.plan {
+        let mut o = Outcome::with_reason(&found.path, State::Uploaded, "new");
+        o.source_md5 = Some(probe.md5.clone());
+        o.source_bytes = Some(found.size);
+        o.format = Some(probe.format.name().to_string());
         return Prepared::Finished(o, None);
     }
     match transform::transform(&probe, &stage.settings) {
-        Ok(output) => Prepared::Ready(Box::new(ready(stage, found, probe, output))),
+        Ok(output) => {
+            let mut r = ready(stage, found, probe, output);
+            r.was_pending = was_pending;
+            Prepared::Ready(Box::new(r))
+        }
         Err(e) => {
             stage.claims.release([&probe.md5]);
             let mut o = Outcome::with_reason(&found.path, State::Failed, e.to_string());
@@ -402,6 +426,8 @@ fn ready(stage: &Stage<'_>, found: Found, probe: Probe, output: Output) -> Ready
         date_taken: probe.meta.date_taken.map(|d| d.iso8601()),
         name,
         upload_name: format!("{stem}.{}", output.format.extension()),
+        rel_dir: rel_dir.map(Path::to_path_buf),
+        was_pending: false,
         output,
         warnings,
         found,
@@ -529,17 +555,17 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
     let target_key = format!("dir:{}", root.display());
     let mut ledger = open_ledger(lp)?;
     let reader = ledger.reader()?;
-    let mut writer = if opts.dry_run {
+    let mut writer = if opts.dry_run || opts.plan {
         None
     } else {
         Some(DirWriter::open(&root, dir.manifest.as_str()).map_err(io_err)?)
     };
-    let run_id = if opts.dry_run {
+    let run_id = if opts.dry_run || opts.plan {
         0
     } else {
         ledger.begin_run(&lp.file.display().to_string(), &target_key)?
     };
-    let claims = Claims::new(opts.dry_run);
+    let claims = Claims::new(opts.dry_run || opts.plan);
     let exists = |row: &OutputRow| {
         row.location
             .as_deref()
@@ -553,31 +579,33 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
         claims: &claims,
         roots: scan_options(lp).roots,
         still_there: &exists,
+        plan: opts.plan,
     };
     let mut recorder = Recorder::new(opts.report.as_deref())?;
     let mut batch = Batch::new(64);
     let mut progress = Progress::new(opts.verbosity);
     let mut fatal: Option<RunError> = None;
     let jobs = job_count(lp, opts.jobs);
-    produce(&stage, jobs, &mut progress, |prepared, progress| {
+    produce(&stage, jobs, |prepared, scanned| {
         if fatal.is_some() {
             return;
         }
+        progress.found(scanned);
         let result = deliver_dir(prepared, writer.as_mut(), &target_key, &mut batch)
-            .and_then(|o| recorder.record(&o, progress))
+            .and_then(|o| recorder.record(&o, &mut progress))
             .and_then(|()| {
-                if batch.due() && !opts.dry_run {
+                if batch.due() && !opts.dry_run && !opts.plan {
                     batch.commit(&mut ledger, &claims, run_id)?;
                 }
                 Ok(())
             });
         if let Err(e) = result {
-            INTERRUPTED.store(true, Ordering::Relaxed);
+            HALTED.store(true, Ordering::Relaxed);
             fatal = Some(e);
         }
     });
     progress.finish();
-    if !opts.dry_run {
+    if !opts.dry_run && !opts.plan {
         batch.commit(&mut ledger, &claims, run_id)?;
         if let Some(w) = writer.as_mut() {
             w.flush().map_err(io_err)?;
@@ -588,7 +616,7 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
     }
     let mut summary = recorder.finish()?;
     summary.interrupted = interrupted();
-    if !opts.dry_run {
+    if !opts.dry_run && !opts.plan {
         ledger.finish_run(run_id, &summary.line())?;
     }
     Ok(summary)

@@ -289,6 +289,17 @@ impl Ledger {
         tx.commit().map_err(err)
     }
 
+    /// Drops a `pending` row whose upload is known not to have been stored.
+    pub fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), LedgerError> {
+        self.writer
+            .execute(
+                "DELETE FROM outputs WHERE target = ?1 AND source_md5 = ?2 AND state = 'pending'",
+                params![target, source_md5],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Starts a run row and returns its id.
     pub fn begin_run(&self, pipeline: &str, target: &str) -> Result<i64, LedgerError> {
         self.writer

@@ -75,6 +75,9 @@ pub struct Outcome {
     pub date_taken: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The file with the same content that this run took first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     /// The answer may have been lost after the host stored the file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub possibly_duplicated: bool,
@@ -99,6 +102,7 @@ impl Outcome {
             title: None,
             date_taken: None,
             warnings: Vec::new(),
+            duplicate_of: None,
             possibly_duplicated: false,
         }
     }
@@ -121,7 +125,14 @@ pub struct Summary {
     pub source_bytes: u64,
     pub output_bytes: u64,
     pub possibly_duplicated: u64,
+    /// Duplicates of another file of this run (the rest were at the target already).
+    pub duplicate_in_run: u64,
+    /// Bytes of the sources that are new to the target (what a plan would send).
+    pub new_bytes: u64,
     pub interrupted: bool,
+    /// Why the run stopped early, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<String>,
 }
 
 impl Summary {
@@ -139,6 +150,12 @@ impl Summary {
         }
         if o.possibly_duplicated {
             self.possibly_duplicated += 1;
+        }
+        if o.duplicate_of.is_some() {
+            self.duplicate_in_run += 1;
+        }
+        if matches!(o.state, State::Written | State::Uploaded) {
+            self.new_bytes += o.source_bytes.unwrap_or(0);
         }
     }
 
