@@ -141,15 +141,20 @@ async fn consume(
     run_id: i64,
 ) -> Result<Summary, RunError> {
     let permits = Arc::new(Semaphore::new(ctx.concurrency));
-    let mut inflight: JoinSet<(InFlight, UploadResult)> = JoinSet::new();
+    // A permit is held from the `pending` row until the final row is written, so at most
+    // `concurrency` files are ever sent-but-unrecorded.
+    let mut inflight: JoinSet<(InFlight, UploadResult, tokio::sync::OwnedSemaphorePermit)> =
+        JoinSet::new();
     let mut batch = Batch::new(ctx.batch_size);
     let mut open = true;
     while open || !inflight.is_empty() {
         tokio::select! {
             biased;
             Some(done) = inflight.join_next(), if !inflight.is_empty() => {
-                let (flight, result) = done.map_err(|e| RunError::Target(format!("an upload task failed: {e}")))?;
+                let (flight, result, permit) =
+                    done.map_err(|e| RunError::Target(format!("an upload task failed: {e}")))?;
                 let o = settle(&ctx, &mut ledger, &mut batch, flight, result, run_id)?;
+                drop(permit);
                 recorder.record(&o, &mut progress)?;
             }
             work = rx.recv(), if open => {
@@ -170,23 +175,32 @@ async fn consume(
                     }
                     Work::Url(u) => Flight::Url(u),
                 };
+                let permit = loop {
+                    // Wait for a free slot, recording answers meanwhile (they free slots).
+                    if let Ok(p) = Arc::clone(&permits).try_acquire_owned() {
+                        break p;
+                    }
+                    if let Some(done) = inflight.join_next().await {
+                        let (flight, result, permit) =
+                            done.map_err(|e| RunError::Target(format!("an upload task failed: {e}")))?;
+                        let o = settle(&ctx, &mut ledger, &mut batch, flight, result, run_id)?;
+                        drop(permit);
+                        recorder.record(&o, &mut progress)?;
+                    }
+                };
                 let flight = match start(&ctx, &mut ledger, &ready, run_id)? {
                     Started::Send(f) => f,
                     Started::Done(o) => {
+                        drop(permit);
                         recorder.record(&o, &mut progress)?;
                         continue;
                     }
                 };
-                let permit = Arc::clone(&permits)
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| RunError::Target("upload permits closed".into()))?;
                 let uploader = Arc::clone(&ctx.uploader);
                 let request = request_for(&ctx, ready);
                 inflight.spawn(async move {
                     let result = uploader.send(&request).await;
-                    drop(permit);
-                    (flight, result)
+                    (flight, result, permit)
                 });
             }
         }
