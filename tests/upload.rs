@@ -550,3 +550,84 @@ fn a_thousand_uploads_at_concurrency_16_each_stored_once() {
     assert_eq!(counts.len(), 1000, "every file stored");
     assert!(counts.values().all(|n| *n == 1), "each exactly once");
 }
+
+#[test]
+fn a_hung_answer_times_out_and_is_retried() {
+    let server = Server::start(ServerConfig::default());
+    let job = Job::new();
+    job.add_photos(2);
+    server.push_faults([Fault::Hang]);
+    let p = job.pipeline(&server, "", "");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("  timeout: 10\n", "  timeout: 1\n");
+    std::fs::write(&p, text).unwrap();
+    let (out, report) = job.run_with(&p, DEFAULT_API_KEY, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.stored().len(), 2);
+    assert!(
+        report
+            .iter()
+            .all(|l| l["state"] == "uploaded" || l["state"] == "duplicate"),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn rate_limit_spaces_the_requests() {
+    let server = Server::start(ServerConfig::default());
+    let job = Job::new();
+    job.add_photos(6);
+    let p = job.pipeline(&server, "", "");
+    let text = std::fs::read_to_string(&p).unwrap().replace(
+        "  timeout: 10\n",
+        "  timeout: 10\n  rate_limit: 10\n  concurrency: 6\n",
+    );
+    std::fs::write(&p, text).unwrap();
+    let started = std::time::Instant::now();
+    let (out, _) = job.run_with(&p, DEFAULT_API_KEY, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.stored().len(), 6);
+    // Six requests at ten a second cannot all start within half a second.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+}
+
+#[test]
+fn ledger_forget_makes_a_file_go_again() {
+    let server = Server::start(ServerConfig {
+        duplicate_check: false,
+        ..ServerConfig::default()
+    });
+    let job = Job::new();
+    job.add_photos(2);
+    let (_, report) = job.run(&server, "", "");
+    let md5 = report[0]["source_md5"].as_str().unwrap().to_string();
+    let ledger = job.dir.path().join("ledger.sqlite");
+    let out = support::pixpipe()
+        .args([
+            "ledger",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "forget",
+            &md5,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(support::stdout(&out).contains("forgot 1"));
+    let out = support::pixpipe()
+        .args(["ledger", "--ledger", ledger.to_str().unwrap(), "stats"])
+        .output()
+        .unwrap();
+    assert!(
+        support::stdout(&out).contains("done"),
+        "{}",
+        support::stdout(&out)
+    );
+    let (_, report) = job.run(&server, "", "");
+    assert_eq!(
+        report.iter().filter(|l| l["state"] == "uploaded").count(),
+        1
+    );
+    assert_eq!(server.stored().len(), 3);
+}
