@@ -113,6 +113,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure resize throughput on this machine, per filter and decode mode.
+    Bench {
+        /// Photos to measure on (default: a generated set of 12 MP photo-like JPEGs).
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 1600)]
+        width: u32,
+        #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+        quality: u8,
+        /// Filters to compare (repeat or comma-separate).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [config::Filter::Lanczos3])]
+        filter: Vec<config::Filter>,
+        /// Decode modes to compare.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [config::DecodeMode::Scaled])]
+        decode: Vec<config::DecodeMode>,
+        /// Threads for the end-to-end figure (default: all cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// At most this many files from DIR.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Look into the ledger: what was sent where.
     Ledger {
         /// The ledger file (default: the user's data folder).
@@ -197,6 +220,29 @@ pub fn main() -> i32 {
             pipeline,
             action,
         } => ledger_command(ledger, pipeline, action),
+        Command::Bench {
+            dir,
+            width,
+            quality,
+            filter,
+            decode,
+            jobs,
+            limit,
+            json,
+        } => {
+            let opts = crate::bench::BenchOptions {
+                dir,
+                width: width.max(1),
+                quality,
+                filters: filter,
+                decodes: decode,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+                    .max(1),
+                limit: limit.max(1),
+            };
+            bench(&opts, json)
+        }
         Command::Inspect { files, json } => inspect(&files, json),
     };
     code.code()
@@ -562,4 +608,37 @@ fn csv_cell(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+fn bench(opts: &crate::bench::BenchOptions, json: bool) -> ExitCode {
+    let inputs = match crate::bench::load_inputs(opts.dir.as_deref(), opts.limit) {
+        Ok(i) if !i.files.is_empty() => i,
+        Ok(_) => {
+            eprintln!(
+                "pixpipe: no photos to measure in {}",
+                opts.dir
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("."))
+                    .display()
+            );
+            return ExitCode::BadConfig;
+        }
+        Err(e) => {
+            eprintln!("pixpipe: {e}");
+            return ExitCode::BadConfig;
+        }
+    };
+    if !json {
+        eprintln!("pixpipe: measuring {} ...", inputs.description);
+    }
+    let rows = crate::bench::run(opts, &inputs);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::bench::table(opts, &inputs, &rows));
+    }
+    ExitCode::Success
 }

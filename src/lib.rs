@@ -1,6 +1,7 @@
 //! pixpipe: scan photo archives, read their metadata, resize them and
 //! publish them exactly once, driven by a pipeline file.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod container;
@@ -9,7 +10,9 @@ pub mod exit_codes;
 pub mod fields;
 pub mod format;
 pub mod inspect;
+pub mod jpeg;
 pub mod ledger;
+pub mod memory;
 pub mod metadata;
 pub mod probe;
 pub mod progress;

@@ -1,3 +1,4 @@
 fn main() {
+    pixpipe::memory::keep_freed_buffers();
     std::process::exit(pixpipe::cli::main());
 }

@@ -111,8 +111,27 @@ pub struct Pixels {
     pub data: Vec<u8>,
 }
 
+/// Time spent in each step of one transform.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub decode: std::time::Duration,
+    pub resize: std::time::Duration,
+    pub orient: std::time::Duration,
+    pub encode: std::time::Duration,
+}
+
 /// Transforms one probed file according to `settings`.
 pub fn transform(probe: &Probe, s: &Settings) -> Result<Output, TransformError> {
+    transform_timed(probe, s, &mut StageTimes::default())
+}
+
+/// [`transform`], adding the time of each step to `times` (for `pixpipe bench`).
+pub fn transform_timed(
+    probe: &Probe,
+    s: &Settings,
+    times: &mut StageTimes,
+) -> Result<Output, TransformError> {
+    use std::time::Instant;
     if probe.format.handling() != Handling::Transform || probe.animated {
         return Ok(passthrough(probe));
     }
@@ -129,14 +148,22 @@ pub fn transform(probe: &Probe, s: &Settings) -> Result<Output, TransformError> 
 
     let out_format = output_format(probe.format, s.format);
     let keep_alpha = out_format != MediaFormat::Jpeg;
+    let t = Instant::now();
     let mut pixels = decode(probe, store_w, store_h, s, keep_alpha)?;
     if pixels.channels == 4 && !keep_alpha {
         pixels = flatten(pixels, s.background);
     }
+    times.decode += t.elapsed();
+    let t = Instant::now();
     let pixels = resize(pixels, store_w, store_h, s.filter)?;
-    let pixels = orient(&pixels, orientation);
+    times.resize += t.elapsed();
+    let t = Instant::now();
+    let pixels = orient(pixels, orientation);
+    times.orient += t.elapsed();
+    let t = Instant::now();
     let mut notes = Vec::new();
     let bytes = encode(&pixels, out_format, probe, s, &mut notes)?;
+    times.encode += t.elapsed();
     Ok(Output {
         md5: md5_hex(&bytes),
         bytes,
@@ -206,85 +233,16 @@ fn decode(
     keep_alpha: bool,
 ) -> Result<Pixels, TransformError> {
     if probe.format == MediaFormat::Jpeg {
-        decode_jpeg(&probe.bytes, want_w, want_h, s)
+        crate::jpeg::decode(
+            &probe.bytes,
+            want_w,
+            want_h,
+            s.decode == DecodeMode::Scaled,
+            s.max_pixels,
+        )
     } else {
         decode_other(probe, s, keep_alpha)
     }
-}
-
-fn decode_jpeg(
-    bytes: &[u8],
-    want_w: u32,
-    want_h: u32,
-    s: &Settings,
-) -> Result<Pixels, TransformError> {
-    let err = |e: jpeg_decoder::Error| TransformError::Decode {
-        format: "jpeg",
-        message: e.to_string(),
-    };
-    if !jpeg_is_complete(bytes) {
-        // Decoders paint the missing part grey; a half-grey photo must not be published.
-        return Err(TransformError::Decode {
-            format: "jpeg",
-            message: "truncated file: the image data ends before its end marker".into(),
-        });
-    }
-    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    dec.set_max_decoding_buffer_size(
-        usize::try_from(s.max_pixels.saturating_mul(4)).unwrap_or(usize::MAX),
-    );
-    dec.read_info().map_err(err)?;
-    if s.decode == DecodeMode::Scaled {
-        let clamp = |v: u32| v.clamp(1, u32::from(u16::MAX)) as u16;
-        dec.scale(clamp(want_w), clamp(want_h)).map_err(err)?;
-    }
-    let data = dec.decode().map_err(err)?;
-    let info = dec.info().ok_or_else(|| TransformError::Decode {
-        format: "jpeg",
-        message: "no frame header".into(),
-    })?;
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    let px = width as usize * height as usize;
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => data,
-        jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&l| [l, l, l]).collect(),
-        jpeg_decoder::PixelFormat::L16 => data
-            .chunks_exact(2)
-            .flat_map(|c| {
-                let l = c[0];
-                [l, l, l]
-            })
-            .collect(),
-        jpeg_decoder::PixelFormat::CMYK32 => data
-            .chunks_exact(4)
-            .flat_map(|c| {
-                let k = u16::from(c[3]);
-                let f = |v: u8| ((u16::from(v) * k + 127) / 255) as u8;
-                [f(c[0]), f(c[1]), f(c[2])]
-            })
-            .collect(),
-    };
-    if rgb.len() != px * 3 {
-        return Err(TransformError::Decode {
-            format: "jpeg",
-            message: "decoder returned a short image".into(),
-        });
-    }
-    Ok(Pixels {
-        width,
-        height,
-        channels: 3,
-        data: rgb,
-    })
-}
-
-/// Whether an end-of-image marker follows the first scan. Entropy-coded data cannot
-/// contain 0xFF 0xD9 (0xFF is always stuffed), so its absence means the file was cut.
-pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let Some(sos) = crate::container::jpeg_scan_offset(bytes) else {
-        return false;
-    };
-    bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn decode_other(probe: &Probe, s: &Settings, keep_alpha: bool) -> Result<Pixels, TransformError> {
@@ -390,14 +348,9 @@ pub fn resize(p: Pixels, w: u32, h: u32, filter: Filter) -> Result<Pixels, Trans
 }
 
 /// Applies an EXIF orientation (1..=8) to the pixels, so viewers need no tag.
-pub fn orient(p: &Pixels, orientation: u8) -> Pixels {
+pub fn orient(p: Pixels, orientation: u8) -> Pixels {
     if !(2..=8).contains(&orientation) {
-        return Pixels {
-            width: p.width,
-            height: p.height,
-            channels: p.channels,
-            data: p.data.clone(),
-        };
+        return p;
     }
     let (sw, sh) = (p.width as usize, p.height as usize);
     let (dw, dh) = if orientation >= 5 { (sh, sw) } else { (sw, sh) };
@@ -436,62 +389,21 @@ fn encode(
     notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, TransformError> {
     match format {
-        MediaFormat::Jpeg => encode_jpeg(p, probe, s, notes),
+        MediaFormat::Jpeg => {
+            let exif = if s.keep_exif {
+                rewrite_exif(probe, s.keep_gps, notes)
+            } else {
+                None
+            };
+            let icc = probe.icc.as_deref().filter(|_| s.keep_icc);
+            crate::jpeg::encode(p, s.quality, exif.as_deref(), icc, notes)
+        }
         MediaFormat::Png | MediaFormat::Webp => encode_lossless(p, format),
         other => Err(TransformError::Encode {
             format: other.name(),
             message: "not an output format".into(),
         }),
     }
-}
-
-fn encode_jpeg(
-    p: &Pixels,
-    probe: &Probe,
-    s: &Settings,
-    notes: &mut Vec<String>,
-) -> Result<Vec<u8>, TransformError> {
-    let err = |e: jpeg_encoder::EncodingError| TransformError::Encode {
-        format: "jpeg",
-        message: e.to_string(),
-    };
-    let (w, h) = (
-        u16::try_from(p.width).map_err(|_| TransformError::Encode {
-            format: "jpeg",
-            message: format!(
-                "{}x{} is larger than JPEG allows (65535)",
-                p.width, p.height
-            ),
-        })?,
-        u16::try_from(p.height).map_err(|_| TransformError::Encode {
-            format: "jpeg",
-            message: format!(
-                "{}x{} is larger than JPEG allows (65535)",
-                p.width, p.height
-            ),
-        })?,
-    );
-    let mut out = Vec::with_capacity(p.data.len() / 8);
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, s.quality);
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    if s.keep_exif
-        && let Some(exif) = rewrite_exif(probe, s.keep_gps, notes)
-    {
-        enc.add_exif_metadata(&exif).map_err(err)?;
-    }
-    if s.keep_icc
-        && let Some(icc) = &probe.icc
-        && let Err(e) = enc.add_icc_profile(icc)
-    {
-        notes.push(format!("ICC profile dropped: {e}"));
-    }
-    let color = if p.channels == 4 {
-        jpeg_encoder::ColorType::Rgba
-    } else {
-        jpeg_encoder::ColorType::Rgb
-    };
-    enc.encode(&p.data, w, h, color).map_err(err)?;
-    Ok(out)
 }
 
 fn encode_lossless(p: &Pixels, format: MediaFormat) -> Result<Vec<u8>, TransformError> {
@@ -610,10 +522,16 @@ mod tests {
             channels: 3,
             data: vec![1, 1, 1, 2, 2, 2],
         };
-        let o = orient(&p, 6);
+        let o = orient(
+            Pixels {
+                data: p.data.clone(),
+                ..p
+            },
+            6,
+        );
         assert_eq!((o.width, o.height), (1, 2));
         assert_eq!(o.data, vec![1, 1, 1, 2, 2, 2]);
-        let o = orient(&p, 8);
+        let o = orient(p, 8);
         assert_eq!(o.data, vec![2, 2, 2, 1, 1, 1]);
     }
 }
