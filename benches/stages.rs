@@ -1,0 +1,101 @@
+//! Criterion benches of each stage on one photo-like 12 MP JPEG:
+//! `cargo bench --bench stages` (add `--features mozjpeg` for the SIMD codec).
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use pixpipe::config::{DecodeMode, Filter, OutputFormat};
+use pixpipe::probe::{md5_hex, probe_bytes};
+use pixpipe::transform::{Settings, resize, transform};
+
+fn settings(decode: DecodeMode) -> Settings {
+    Settings {
+        width: Some(1600),
+        upscale: false,
+        filter: Filter::Lanczos3,
+        decode,
+        format: OutputFormat::Jpeg,
+        quality: 85,
+        background: [255, 255, 255],
+        keep_exif: true,
+        keep_gps: false,
+        keep_icc: true,
+        max_pixels: 250_000_000,
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let src = pixpipe::bench::generated_jpeg(4000, 3000, 1);
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    g.bench_function("full", |b| {
+        b.iter(|| pixpipe::jpeg::decode(black_box(&src), 4000, 3000, false, 1 << 30).unwrap())
+    });
+    g.bench_function("scaled_to_1600", |b| {
+        b.iter(|| pixpipe::jpeg::decode(black_box(&src), 1600, 1200, true, 1 << 30).unwrap())
+    });
+    g.finish();
+
+    let half = pixpipe::jpeg::decode(&src, 2000, 1500, true, 1 << 30).unwrap();
+    let mut g = c.benchmark_group("resize_2000_to_1600");
+    g.sample_size(10);
+    for filter in [
+        Filter::Nearest,
+        Filter::Bilinear,
+        Filter::CatmullRom,
+        Filter::Lanczos3,
+    ] {
+        g.bench_function(format!("{filter:?}").to_lowercase(), |b| {
+            b.iter_batched(
+                || pixpipe::transform::Pixels {
+                    data: half.data.clone(),
+                    ..half
+                },
+                |p| resize(p, 1600, 1200, filter).unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+
+    let small = resize(
+        pixpipe::transform::Pixels {
+            data: half.data.clone(),
+            ..half
+        },
+        1600,
+        1200,
+        Filter::Lanczos3,
+    )
+    .unwrap();
+    let mut g = c.benchmark_group("encode");
+    g.sample_size(10);
+    g.bench_function("jpeg_1600x1200_q85", |b| {
+        b.iter(|| {
+            pixpipe::jpeg::encode(black_box(&small), 85, None, None, &mut Vec::new()).unwrap()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("hash");
+    g.throughput(Throughput::Bytes(src.len() as u64));
+    g.bench_function("md5", |b| b.iter(|| md5_hex(black_box(&src))));
+    g.bench_function("blake3", |b| b.iter(|| blake3::hash(black_box(&src))));
+    g.finish();
+
+    let mut g = c.benchmark_group("end_to_end");
+    g.sample_size(10);
+    for mode in [DecodeMode::Scaled, DecodeMode::Full] {
+        let s = settings(mode);
+        g.bench_function(format!("{mode:?}").to_lowercase(), |b| {
+            b.iter(|| {
+                let p = probe_bytes("bench.jpg".into(), src.clone()).unwrap();
+                transform(&p, &s).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
