@@ -125,6 +125,14 @@ pub enum Prepared {
     Ready(Box<Ready>),
 }
 
+/// What goes through the channel to the delivering thread.
+#[allow(clippy::large_enum_variant)] // as for `Prepared`
+enum Produced {
+    One(Prepared),
+    /// Files found unchanged and already at the target, in a batch.
+    Known(Vec<Outcome>),
+}
+
 /// Content hashes claimed by files in flight, so two copies in one run are sent once.
 #[derive(Default)]
 pub struct Claims {
@@ -201,7 +209,7 @@ pub fn scan_options(lp: &LoadedPipeline) -> ScanOptions {
 /// Runs scan and the CPU stages, handing each result to `deliver` on the calling thread.
 pub fn produce(stage: &Stage<'_>, jobs: usize, mut deliver: impl FnMut(Prepared, u64)) {
     let (scan_tx, scan_rx) = bounded::<Event>(jobs * 2);
-    let (out_tx, out_rx) = bounded::<Prepared>(jobs * 2);
+    let (out_tx, out_rx) = bounded::<Produced>(jobs * 2);
     let opts = scan_options(stage.lp);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -209,22 +217,138 @@ pub fn produce(stage: &Stage<'_>, jobs: usize, mut deliver: impl FnMut(Prepared,
         .build()
         .expect("a thread pool");
     let scanned = std::sync::atomic::AtomicU64::new(0);
+    let direct_tx = out_tx.clone();
     std::thread::scope(|s| {
         let scanned = &scanned;
+        // The walk, the quick check and the workers each run on their own threads, so
+        // that a re-run of a big archive is bound by the file system, not by one core.
+        let (walk_tx, walk_rx) = bounded::<Vec<Event>>(4);
         s.spawn(move || {
+            let mut batch = Vec::with_capacity(64);
             scan::scan(&opts, |ev| {
                 scanned.fetch_add(1, Ordering::Relaxed);
-                !stopping() && scan_tx.send(ev).is_ok()
+                if stopping() {
+                    return false;
+                }
+                batch.push(ev);
+                batch.len() < 64
+                    || walk_tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
+                        .is_ok()
             });
+            if !batch.is_empty() {
+                let _ = walk_tx.send(batch);
+            }
+        });
+        s.spawn(move || {
+            let mut quick = QuickCheck::new(stage);
+            // Files already at the target skip the workers, and go on in batches: on a
+            // re-run of a big archive, a hand-off per file would cost more than the check.
+            let mut known: Vec<Outcome> = Vec::new();
+            'walk: for events in walk_rx.iter() {
+                for ev in events {
+                    if let Event::File(found) = &ev
+                        && let Some(done) = quick.check(found)
+                    {
+                        known.push(done);
+                        continue;
+                    }
+                    if !known.is_empty()
+                        && direct_tx
+                            .send(Produced::Known(std::mem::take(&mut known)))
+                            .is_err()
+                    {
+                        break 'walk;
+                    }
+                    if scan_tx.send(ev).is_err() {
+                        break 'walk;
+                    }
+                }
+                if !known.is_empty()
+                    && direct_tx
+                        .send(Produced::Known(std::mem::take(&mut known)))
+                        .is_err()
+                {
+                    break;
+                }
+            }
         });
         s.spawn(move || work(stage, &pool, scan_rx, out_tx));
         for p in out_rx.iter() {
-            deliver(p, scanned.load(Ordering::Relaxed));
+            match p {
+                Produced::Known(outcomes) => {
+                    for o in outcomes {
+                        deliver(Prepared::Finished(o, None), scanned.load(Ordering::Relaxed));
+                    }
+                }
+                Produced::One(p) => deliver(p, scanned.load(Ordering::Relaxed)),
+            }
         }
     });
 }
 
-fn work(stage: &Stage<'_>, pool: &rayon::ThreadPool, rx: Receiver<Event>, tx: Sender<Prepared>) {
+/// The quick check, folder by folder: one ledger query per folder tells which of its
+/// files are unchanged since they were delivered, so a re-run reads none of them.
+struct QuickCheck<'a, 'b> {
+    stage: &'a Stage<'b>,
+    dir: Option<PathBuf>,
+    known: crate::ledger::KnownDir,
+}
+
+impl<'a, 'b> QuickCheck<'a, 'b> {
+    fn new(stage: &'a Stage<'b>) -> Self {
+        QuickCheck {
+            stage,
+            dir: None,
+            known: Default::default(),
+        }
+    }
+
+    /// The outcome of a file that is unchanged and already at the target.
+    fn check(&mut self, found: &Found) -> Option<Outcome> {
+        let ledger = self.stage.ledger?;
+        let parent = found.path.parent()?;
+        if self.dir.as_deref() != Some(parent) {
+            self.known = ledger
+                .known_in_dir(parent, &self.stage.target_key)
+                .unwrap_or_default();
+            self.dir = Some(parent.to_path_buf());
+        }
+        let k = self.known.get(found.path.as_os_str().as_encoded_bytes())?;
+        let delivered = matches!(
+            k.state,
+            Some(OutputState::Done | OutputState::HostDuplicate)
+        );
+        if k.size != found.size || k.mtime_ns != found.mtime_ns || !delivered {
+            return None;
+        }
+        let row = OutputRow {
+            state: k.state,
+            location: k.location.clone(),
+            ..OutputRow::default()
+        };
+        if !(self.stage.still_there)(&row) {
+            return None;
+        }
+        let mut o = Outcome::with_reason(
+            &found.path,
+            State::Duplicate,
+            match &k.location {
+                Some(l) => format!("already at the target: {l}"),
+                None => "the host already had it".to_string(),
+            },
+        );
+        o.source_md5 = Some(k.source_md5.clone());
+        o.output_md5 = k.output_md5.clone();
+        o.output = k.location.clone();
+        o.viewer_url = k.viewer_url.clone();
+        o.delete_url = k.delete_url.clone();
+        o.source_bytes = Some(found.size);
+        Some(o)
+    }
+}
+
+fn work(stage: &Stage<'_>, pool: &rayon::ThreadPool, rx: Receiver<Event>, tx: Sender<Produced>) {
     pool.install(|| {
         rx.into_iter().par_bridge().for_each_with(tx, |tx, ev| {
             let prepared = match ev {
@@ -244,7 +368,7 @@ fn work(stage: &Stage<'_>, pool: &rayon::ThreadPool, rx: Receiver<Event>, tx: Se
                     Prepared::Finished(Outcome::with_reason(&path, State::Failed, reason), None)
                 }
             };
-            let _ = tx.send(prepared);
+            let _ = tx.send(Produced::One(prepared));
         });
     });
 }

@@ -314,6 +314,16 @@ fn rerun_reads_nothing_and_writes_nothing() {
         "{report:#?}"
     );
     assert_eq!(read_jsonl(&manifest).len(), 4, "nothing written again");
+    // A deleted output is written again.
+    let gone = PathBuf::from(read_jsonl(&manifest)[1]["output"].as_str().unwrap());
+    std::fs::remove_file(&gone).unwrap();
+    let (_, report) = s.run("");
+    assert_eq!(
+        report.iter().filter(|l| l["state"] == "written").count(),
+        1,
+        "{report:#?}"
+    );
+    assert!(gone.exists());
     // A real change (new mtime) is noticed and processed.
     std::fs::File::options()
         .write(true)
