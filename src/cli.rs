@@ -308,6 +308,10 @@ fn run_loaded(lp: &LoadedPipeline, opts: RunOptions, json: bool) -> ExitCode {
     };
     match result {
         Ok(summary) => finish(&summary, report.as_ref(), json, opts.verbosity),
+        Err(engine::RunError::Config(e)) => {
+            eprintln!("pixpipe: {e}");
+            ExitCode::BadConfig
+        }
         Err(e) => {
             eprintln!("pixpipe: {e}");
             ExitCode::Fatal
@@ -489,6 +493,7 @@ fn one_off_pipeline(o: &OneOff) -> Result<LoadedPipeline, String> {
         base_dir: PathBuf::from("."),
         pipeline,
         literal_key: false,
+        ledger_at: None,
     })
 }
 

@@ -652,6 +652,18 @@ pub struct LoadedPipeline {
     pub pipeline: Pipeline,
     /// The file holds an API key written out (not `${...}`): it must not be readable by others.
     pub literal_key: bool,
+    /// Where `ledger.path` is written (line, column), for errors about it.
+    pub ledger_at: Option<(u64, u64)>,
+}
+
+impl LoadedPipeline {
+    /// An error about a value of the file, located like a parse error.
+    pub fn error_at(&self, at: Option<(u64, u64)>, key: &str, message: &str) -> String {
+        match at {
+            Some((line, col)) => format!("{}:{line}:{col}: {key}: {message}", self.file.display()),
+            None => format!("{}: {key}: {message}", self.file.display()),
+        }
+    }
 }
 
 impl LoadedPipeline {
@@ -697,11 +709,13 @@ pub fn load(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             .strip_prefix("api_key:")
             .is_some_and(|v| !v.trim().is_empty() && !v.contains("${"))
     });
+    let ledger_at = locate_key(&text, "ledger.path");
     Ok(LoadedPipeline {
         file: path.to_path_buf(),
         base_dir,
         pipeline,
         literal_key,
+        ledger_at,
     })
 }
 
@@ -755,6 +769,21 @@ fn strip_position(msg: &str) -> String {
         return tail.to_string();
     }
     msg.to_string()
+}
+
+/// The (line, column) of the value of a dotted key in a block-style YAML file.
+fn locate_key(text: &str, key: &str) -> Option<(u64, u64)> {
+    let leaf = key.rsplit('.').next()?;
+    text.lines().enumerate().find_map(|(i, l)| {
+        let line = i as u64 + 1;
+        if key_path_at(text, line).as_deref() != Some(key) {
+            return None;
+        }
+        let col = l.find(leaf).map_or(1, |c| c + leaf.len() + 1);
+        let value_col =
+            l[col.min(l.len())..].len() - l[col.min(l.len())..].trim_start().len() + col + 1;
+        Some((line, value_col as u64))
+    })
 }
 
 /// The dotted key that a (1-based) line of a block-style YAML file belongs to,

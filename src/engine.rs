@@ -51,6 +51,9 @@ pub enum RunError {
     },
     #[error("{0}")]
     Target(String),
+    /// A value of the pipeline file that turned out unusable (exit code 2).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Set by Ctrl-C: stop taking new files, finish what is in flight, record it.
@@ -654,11 +657,37 @@ pub fn job_count(lp: &LoadedPipeline, opt: Option<usize>) -> usize {
 
 /// Opens the pipeline's ledger.
 pub fn open_ledger(lp: &LoadedPipeline) -> Result<Ledger, RunError> {
-    let path = match &lp.pipeline.ledger.path {
-        Some(p) => lp.resolve(p.as_str()),
-        None => crate::ledger::default_path(),
+    let Some(p) = &lp.pipeline.ledger.path else {
+        let path = crate::ledger::default_path();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| RunError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        return Ok(Ledger::open(&path)?);
     };
-    Ok(Ledger::open(&path)?)
+    // A mistyped ledger path must not quietly start an empty ledger (and send everything
+    // again), so its folder must exist.
+    let path = lp.resolve(p.as_str());
+    let folder = path
+        .parent()
+        .filter(|f| !f.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(RunError::Config(lp.error_at(
+            lp.ledger_at,
+            "ledger.path",
+            &format!("folder {} does not exist", folder.display()),
+        )));
+    }
+    Ledger::open(&path).map_err(|e| {
+        RunError::Config(lp.error_at(
+            lp.ledger_at,
+            "ledger.path",
+            &format!("cannot use {}: {}", path.display(), e.source),
+        ))
+    })
 }
 
 /// Runs a pipeline whose target is a folder.

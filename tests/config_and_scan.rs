@@ -234,3 +234,37 @@ fn several_roots_and_a_missing_one() {
     assert_eq!(line_for(&lines, "r2/b.jpg")["state"], "written");
     assert_eq!(line_for(&lines, "missing")["state"], "failed");
 }
+
+#[test]
+fn unusable_ledger_paths_are_config_errors_with_their_location() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("not-a-db"),
+        b"this is not SQLite, just text that goes on for a while......",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("a-folder")).unwrap();
+    for (ledger, expect) in [
+        ("missing/folder/l.sqlite", "does not exist"),
+        ("not-a-db", "cannot use"),
+        ("a-folder", "cannot use"),
+    ] {
+        let p = dir.path().join("p.yaml");
+        std::fs::write(
+            &p,
+            format!("version: 1\ninput:\n  paths: [in]\nledger:\n  path: {ledger}\ntarget:\n  dir:\n    path: out\n"),
+        )
+        .unwrap();
+        let out = run(&["run", p.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{ledger}: {err}");
+        assert!(err.contains("p.yaml:5:9: ledger.path:"), "{ledger}: {err}");
+        assert!(err.contains(expect), "{ledger}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(
+        !dir.path().join("missing").exists(),
+        "no folder is created for a mistyped path"
+    );
+}
