@@ -1,0 +1,250 @@
+//! Files that break other tools: each gets a clear per-file outcome, no panic,
+//! no hang, and the run goes on.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use support::fixtures::{self, Meta};
+use support::{read_jsonl, stderr, write_pipeline};
+
+/// A WebP whose VP8X header declares a 16777216 × 16777216 canvas.
+fn webp_bomb() -> Vec<u8> {
+    let mut vp8x = vec![0u8; 10];
+    let max = (1u32 << 24) - 1; // stored as size - 1, 24 bits each
+    vp8x[4..7].copy_from_slice(&max.to_le_bytes()[..3]);
+    vp8x[7..10].copy_from_slice(&max.to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    body.extend_from_slice(b"VP8X");
+    body.extend_from_slice(&10u32.to_le_bytes());
+    body.extend_from_slice(&vp8x);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
+
+/// A little-endian TIFF declaring 100000 × 100000 RGB with one tiny strip.
+fn tiff_bomb() -> Vec<u8> {
+    let entries: &[(u16, u16, u32, u32)] = &[
+        (256, 4, 1, 100_000), // ImageWidth
+        (257, 4, 1, 100_000), // ImageLength
+        (258, 3, 1, 8),       // BitsPerSample
+        (259, 3, 1, 1),       // Compression: none
+        (262, 3, 1, 2),       // Photometric: RGB
+        (273, 4, 1, 200),     // StripOffsets
+        (277, 3, 1, 3),       // SamplesPerPixel
+        (278, 4, 1, 100_000), // RowsPerStrip
+        (279, 4, 1, 16),      // StripByteCounts
+    ];
+    let mut t = b"II*\0".to_vec();
+    t.extend_from_slice(&8u32.to_le_bytes());
+    t.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&kind.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&value.to_le_bytes());
+    }
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.resize(216, 7);
+    t
+}
+
+fn small_jpeg(seed: u32) -> Vec<u8> {
+    fixtures::jpeg_rgb(32, 24, &fixtures::photo_like_rgb(32, 24, seed))
+}
+
+fn run(input: &Path, dir: &Path) -> (std::process::Output, Vec<serde_json::Value>) {
+    let p = write_pipeline(dir, input, "");
+    let report = dir.join("r.jsonl");
+    let out = support::run(&[
+        "run",
+        "-q",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    (out, read_jsonl(&report))
+}
+
+fn state_of<'a>(report: &'a [serde_json::Value], name: &str) -> (&'a str, String) {
+    let l = support::line_for(report, name);
+    (
+        l["state"].as_str().unwrap(),
+        l["reason"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn hostile_files_each_get_an_outcome_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let w = |name: &str, bytes: &[u8]| std::fs::write(input.join(name), bytes).unwrap();
+    let exif_a = Meta {
+        orientation: Some(6),
+        image_description: Some(b"first".to_vec()),
+        ..Meta::default()
+    };
+    let exif_b = Meta {
+        orientation: Some(3),
+        image_description: Some(b"second".to_vec()),
+        ..Meta::default()
+    };
+    w(
+        "two-exif.jpg",
+        &fixtures::jpeg_with_two_exif_segments(&exif_a, &exif_b),
+    );
+    w(
+        "big-comment.jpg",
+        &fixtures::jpeg_with_big_comment(64 * 1024),
+    );
+    w("xmp-not-xml.jpg", &fixtures::xmp_not_xml_jpeg());
+    w(
+        "trailing-garbage.jpg",
+        &fixtures::jpeg_with_trailing_garbage(),
+    );
+    let zero = Meta {
+        orientation: Some(0),
+        ..Meta::default()
+    };
+    w(
+        "orientation-0.jpg",
+        &fixtures::jpeg_with_meta(32, 24, &fixtures::photo_like_rgb(32, 24, 1), &zero),
+    );
+    let iptc = Meta {
+        iptc_object_name: Some(b"\xff\xfe\x00garbage \x1b$B".to_vec()),
+        iptc_keywords: vec![vec![0xC3, 0x28], b"ok".to_vec()],
+        ..Meta::default()
+    };
+    w(
+        "iptc-odd.jpg",
+        &fixtures::jpeg_with_meta(32, 24, &fixtures::photo_like_rgb(32, 24, 2), &iptc),
+    );
+    w("webp-bomb.webp", &webp_bomb());
+    w("tiff-bomb.tif", &tiff_bomb());
+    w("random.jpg", &fixtures::junk_bytes(5000, 3));
+    let started = std::time::Instant::now();
+    let (out, report) = run(&input, dir.path());
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report.len(), 9);
+    for name in [
+        "two-exif.jpg",
+        "big-comment.jpg",
+        "xmp-not-xml.jpg",
+        "trailing-garbage.jpg",
+        "orientation-0.jpg",
+        "iptc-odd.jpg",
+    ] {
+        assert_eq!(state_of(&report, name).0, "written", "{name}: {report:#?}");
+    }
+    // The first EXIF segment is the one that counts: orientation 6, not 3.
+    let two = support::line_for(&report, "two-exif.jpg");
+    let img = image::open(two["output"].as_str().unwrap())
+        .unwrap()
+        .to_rgb8();
+    let got = fixtures::sample_quadrants(img.as_raw(), img.width(), img.height());
+    assert_eq!(got, fixtures::expected_quadrants(6).map(Some));
+    for name in ["webp-bomb.webp", "tiff-bomb.tif"] {
+        let (state, reason) = state_of(&report, name);
+        assert_eq!(state, "failed", "{name}");
+        assert!(
+            reason.contains("max_megapixels") || reason.contains("too large"),
+            "{name}: {reason}"
+        );
+    }
+    assert_eq!(state_of(&report, "random.jpg").0, "failed");
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+#[test]
+fn awkward_file_names_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let names: Vec<PathBuf> = vec![
+        input.join("with spaces.jpg"),
+        input.join("new\nline.jpg"),
+        input.join("-rf --leading-dash.jpg"),
+        input.join(OsStr::from_bytes(b"latin1-\xe9t\xe9.jpg")),
+        input.join("東京 ☀.jpg"),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        std::fs::write(n, small_jpeg(i as u32 + 1)).unwrap();
+    }
+    let (out, report) = run(&input, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report.len(), names.len());
+    assert!(
+        report.iter().all(|l| l["state"] == "written"),
+        "{report:#?}"
+    );
+    // Output names never hold control characters; all of them exist.
+    for l in &report {
+        let o = l["output"].as_str().unwrap();
+        assert!(!o.chars().any(char::is_control), "{o:?}");
+        assert!(Path::new(o).exists(), "{o}");
+    }
+    // A re-run knows every one of them, whatever bytes its name has.
+    let (_, report) = run(&input, dir.path());
+    assert!(
+        report.iter().all(|l| l["state"] == "duplicate"),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn a_file_that_vanishes_or_changes_after_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let yaml = format!(
+        "version: 1\ninput:\n  paths: [\"{}\"]\ntarget:\n  dir:\n    path: \"{}\"\n",
+        input.display(),
+        dir.path().join("out").display()
+    );
+    let lp = pixpipe::config::LoadedPipeline {
+        file: "p.yaml".into(),
+        base_dir: dir.path().to_path_buf(),
+        pipeline: pixpipe::config::parse(&yaml, Path::new("p.yaml")).unwrap(),
+        literal_key: false,
+        ledger_at: None,
+    };
+    let claims = pixpipe::engine::Claims::new(false);
+    let always = |_: &pixpipe::ledger::OutputRow| true;
+    let stage = pixpipe::engine::Stage {
+        lp: &lp,
+        settings: pixpipe::transform::Settings::from_pipeline(&lp.pipeline),
+        ledger: None,
+        target_key: "t".into(),
+        claims: &claims,
+        roots: vec![input.clone()],
+        still_there: &always,
+        plan: false,
+    };
+    let path = input.join("a.jpg");
+    std::fs::write(&path, small_jpeg(1)).unwrap();
+    let found = pixpipe::scan::Found {
+        path: path.clone(),
+        size: 1,
+        mtime_ns: 1,
+    };
+    // Changed since the scan: it is read as it is now, whole.
+    match pixpipe::engine::prepare(&stage, found.clone()) {
+        pixpipe::engine::Prepared::Ready(r) => assert_eq!(r.output.width, Some(32)),
+        pixpipe::engine::Prepared::Finished(o, _) => panic!("{o:?}"),
+    }
+    // Gone since the scan: a failure with the reason.
+    std::fs::remove_file(&path).unwrap();
+    match pixpipe::engine::prepare(&stage, found) {
+        pixpipe::engine::Prepared::Finished(o, _) => {
+            assert_eq!(o.state, pixpipe::report::State::Failed);
+            assert!(o.reason.unwrap().contains("cannot read"));
+        }
+        pixpipe::engine::Prepared::Ready(_) => panic!("a vanished file cannot be ready"),
+    }
+}
