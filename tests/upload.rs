@@ -631,3 +631,54 @@ fn ledger_forget_makes_a_file_go_again() {
     );
     assert_eq!(server.stored().len(), 3);
 }
+
+#[test]
+fn a_host_that_goes_away_and_comes_back_loses_nothing() {
+    let server = Server::start(ServerConfig::default());
+    let job = Job::new();
+    job.add_photos(4);
+    server.set_default_fault(Fault::Status503);
+    let p = job.pipeline(&server, "", "");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("  retries: 4\n", "  retries: 8\n");
+    std::fs::write(&p, text).unwrap();
+    let handle = {
+        let p = p.clone();
+        let report = job.report();
+        std::thread::spawn(move || {
+            support::pixpipe()
+                .args([
+                    "run",
+                    "-q",
+                    p.to_str().unwrap(),
+                    "--report",
+                    report.to_str().unwrap(),
+                ])
+                .env("CHEVERETO_API_KEY", DEFAULT_API_KEY)
+                .output()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(server.stored().is_empty(), "the host is down");
+    server.set_default_fault(Fault::None);
+    let out = handle.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.stored().len(), 4);
+    assert!(server.store_count_by_sent_md5().values().all(|n| *n == 1));
+}
+
+#[test]
+fn a_429_storm_is_waited_out() {
+    let server = Server::start(ServerConfig::default());
+    let job = Job::new();
+    job.add_photos(3);
+    server.push_faults((0..12).map(|_| Fault::TooManyRequests {
+        retry_after_secs: 0,
+    }));
+    let (out, report) = job.run(&server, "", "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.stored().len(), 3);
+    assert!(report.iter().all(|l| l["state"] == "uploaded"));
+}
