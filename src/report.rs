@@ -187,7 +187,8 @@ impl Summary {
 /// The JSON Lines report file: one line per file, flushed as it goes so a crash keeps what was written.
 pub struct ReportWriter {
     path: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    /// One whole line per write: a crash keeps every line it finished, and no half line.
+    out: std::fs::File,
 }
 
 impl ReportWriter {
@@ -197,17 +198,18 @@ impl ReportWriter {
         }
         Ok(ReportWriter {
             path: path.to_path_buf(),
-            out: std::io::BufWriter::new(std::fs::File::create(path)?),
+            out: std::fs::File::create(path)?,
         })
     }
 
     pub fn write(&mut self, o: &Outcome) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.out, o)?;
-        self.out.write_all(b"\n")
+        let mut line = serde_json::to_vec(o)?;
+        line.push(b'\n');
+        self.out.write_all(&line)
     }
 
-    pub fn finish(mut self) -> std::io::Result<PathBuf> {
-        self.out.flush()?;
+    pub fn finish(self) -> std::io::Result<PathBuf> {
+        self.out.sync_data()?;
         Ok(self.path)
     }
 }

@@ -64,7 +64,7 @@ fn spawn(p: &Path, report: &Path) -> std::process::Child {
         .unwrap()
 }
 
-fn wait_until(what: impl Fn() -> bool) {
+fn wait_until(mut what: impl FnMut() -> bool) {
     let start = Instant::now();
     while !what() {
         assert!(start.elapsed() < Duration::from_secs(60), "timed out");
@@ -317,4 +317,102 @@ fn a_literal_key_in_a_readable_file_is_warned_about() {
         .output()
         .unwrap();
     assert!(!stderr(&out).contains("can be read by other users"));
+}
+
+#[test]
+fn sigkill_during_a_folder_run_leaves_whole_files_and_a_rerun_completes() {
+    for kill_after in [0usize, 5, 17] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        for i in 0..30u32 {
+            let rgb = fixtures::photo_like_rgb(600, 400, i + 1);
+            std::fs::write(
+                input.join(format!("p{i:03}.jpg")),
+                fixtures::jpeg_rgb(600, 400, &rgb),
+            )
+            .unwrap();
+        }
+        let p = support::write_pipeline(dir.path(), &input, "resize:\n  width: 300\n");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("    path: \"", "    name: \"{stem}.{ext}\"\n    path: \"");
+        std::fs::write(&p, text).unwrap();
+        let out_dir = dir.path().join("out");
+        let count_outputs = || {
+            std::fs::read_dir(&out_dir)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        let mut child = support::pixpipe()
+            .args(["run", "-q", "--jobs", "1", p.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        wait_until(|| count_outputs() >= kill_after || child.try_wait().unwrap().is_some());
+        let _ = child.kill();
+        child.wait().unwrap();
+        // Whatever is there is whole.
+        for e in std::fs::read_dir(&out_dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".jpg") {
+                image::open(e.path()).unwrap_or_else(|err| {
+                    panic!("kill after {kill_after}: {name} is broken: {err}")
+                });
+            }
+        }
+        for line in std::fs::read_to_string(out_dir.join("manifest.jsonl"))
+            .unwrap_or_default()
+            .lines()
+        {
+            serde_json::from_str::<serde_json::Value>(line).expect("no half-written manifest line");
+        }
+        let report = dir.path().join("r.jsonl");
+        let out = support::pixpipe()
+            .args([
+                "run",
+                "-q",
+                p.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let lines = read_jsonl(&report);
+        assert_eq!(lines.len(), 30);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["state"] == "written" || l["state"] == "duplicate")
+        );
+        assert_eq!(
+            count_outputs(),
+            30,
+            "kill after {kill_after}: every source has its output, once"
+        );
+        let leftovers = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .count();
+        assert_eq!(
+            leftovers, 0,
+            "temporary files of the killed run are cleaned up"
+        );
+        let manifest = std::fs::read_to_string(out_dir.join("manifest.jsonl")).unwrap();
+        let outputs: std::collections::HashSet<String> = manifest
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["output"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(outputs.len(), 30, "the manifest names every output");
+    }
 }

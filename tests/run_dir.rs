@@ -324,7 +324,12 @@ fn rerun_reads_nothing_and_writes_nothing() {
         "{report:#?}"
     );
     assert!(gone.exists());
-    // A real change (new mtime) is noticed and processed.
+    // A real change (new content, new mtime) is noticed and processed.
+    std::fs::write(
+        &p,
+        fixtures::jpeg_rgb(100, 80, &fixtures::photo_like_rgb(100, 80, 77)),
+    )
+    .unwrap();
     std::fs::File::options()
         .write(true)
         .open(&p)

@@ -15,7 +15,10 @@ use crate::probe::md5_hex;
 /// Writes outputs under `root`.
 pub struct DirWriter {
     root: PathBuf,
-    manifest: std::io::BufWriter<std::fs::File>,
+    /// Appended one whole line per write, so a kill never leaves half a line.
+    manifest: std::fs::File,
+    /// Folders already swept of temporary files left by a killed run.
+    swept: HashSet<PathBuf>,
     /// Names given out in this run, so two sources never share one.
     taken: HashSet<PathBuf>,
 }
@@ -63,7 +66,8 @@ impl DirWriter {
             .open(&manifest_path)?;
         Ok(DirWriter {
             root: root.to_path_buf(),
-            manifest: std::io::BufWriter::new(manifest),
+            manifest,
+            swept: HashSet::new(),
             taken: HashSet::new(),
         })
     }
@@ -93,6 +97,11 @@ impl DirWriter {
                 }
                 Ok(_) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(folder) = full.parent() {
+                        if self.swept.insert(folder.to_path_buf()) {
+                            remove_stale_temporaries(folder);
+                        }
+                    }
                     write_atomically(&full, bytes)?;
                     self.taken.insert(full.clone());
                     return Ok(Placed::Written(full));
@@ -107,22 +116,40 @@ impl DirWriter {
     }
 
     pub fn record(&mut self, entry: &ManifestEntry<'_>) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.manifest, entry)?;
-        self.manifest.write_all(b"\n")
+        let mut line = serde_json::to_vec(entry)?;
+        line.push(b'\n');
+        self.manifest.write_all(&line)
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
-        self.manifest.flush()
+        self.manifest.sync_data()
     }
 }
+
+/// Removes the temporary files that a killed run left in `folder` (never a finished output).
+fn remove_stale_temporaries(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.as_encoded_bytes();
+        if name.starts_with(TEMP_PREFIX.as_bytes()) && name.ends_with(TEMP_SUFFIX.as_bytes()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+const TEMP_PREFIX: &str = ".pixpipe-";
+const TEMP_SUFFIX: &str = ".part";
 
 /// Writes to a temporary file in the same folder, syncs it, then renames it into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".pixpipe-")
-        .suffix(".part")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
