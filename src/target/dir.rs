@@ -97,10 +97,10 @@ impl DirWriter {
                 }
                 Ok(_) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if let Some(folder) = full.parent() {
-                        if self.swept.insert(folder.to_path_buf()) {
-                            remove_stale_temporaries(folder);
-                        }
+                    if let Some(folder) = full.parent()
+                        && self.swept.insert(folder.to_path_buf())
+                    {
+                        remove_stale_temporaries(folder);
                     }
                     write_atomically(&full, bytes)?;
                     self.taken.insert(full.clone());
