@@ -300,6 +300,32 @@ pub struct Limits {
     /// Largest file, in MiB, that will be read.
     #[serde(default = "default_max_file_mib")]
     pub max_file_mib: u32,
+    /// Seconds one file may take to read, decode and encode; a file still not done then
+    /// is reported as failed and the run goes on without it.
+    #[serde(default = "default_file_seconds")]
+    pub file_seconds: Seconds,
+}
+
+/// A positive number of seconds (fractions allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Seconds(pub f64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+            Ok(Seconds(v))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "must be between 0 and 86400 seconds, not {v}"
+            )))
+        }
+    }
+}
+
+fn default_file_seconds() -> Seconds {
+    Seconds(300.0)
 }
 
 fn default_max_megapixels() -> u32 {
@@ -314,6 +340,7 @@ impl Default for Limits {
         Limits {
             max_megapixels: default_max_megapixels(),
             max_file_mib: default_max_file_mib(),
+            file_seconds: default_file_seconds(),
         }
     }
 }

@@ -10,12 +10,11 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
-use rayon::iter::{ParallelBridge, ParallelIterator};
+use crossbeam_channel::{RecvTimeoutError, bounded};
 
 use crate::config::LoadedPipeline;
 use crate::fields::FileFields;
@@ -131,7 +130,8 @@ pub enum Prepared {
 /// What goes through the channel to the delivering thread.
 #[allow(clippy::large_enum_variant)] // as for `Prepared`
 enum Produced {
-    One(Prepared),
+    /// The result of the file handed out as number `.0`.
+    One(u64, Prepared),
     /// Files found unchanged and already at the target, in a batch.
     Known(Vec<Outcome>),
 }
@@ -177,15 +177,17 @@ impl Claims {
 }
 
 /// The shared, read-only context of the CPU stages.
-pub struct Stage<'a> {
-    pub lp: &'a LoadedPipeline,
+/// Owned and shared, because a file stuck past its time limit is left behind on its
+/// worker thread while the run goes on and ends without it.
+pub struct Stage {
+    pub lp: Arc<LoadedPipeline>,
     pub settings: Settings,
-    pub ledger: Option<&'a LedgerReader>,
+    pub ledger: Option<Arc<LedgerReader>>,
     pub target_key: String,
-    pub claims: &'a Claims,
+    pub claims: Arc<Claims>,
     pub roots: Vec<PathBuf>,
     /// Does a ledger row for the target still hold? (The folder target checks the file exists.)
-    pub still_there: &'a (dyn Fn(&OutputRow) -> bool + Sync),
+    pub still_there: Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>,
     /// Plan only: stop after dedupe, transform nothing.
     pub plan: bool,
 }
@@ -209,20 +211,28 @@ pub fn scan_options(lp: &LoadedPipeline) -> ScanOptions {
     }
 }
 
-/// Runs scan and the CPU stages, handing each result to `deliver` on the calling thread.
-pub fn produce(stage: &Stage<'_>, jobs: usize, mut deliver: impl FnMut(Prepared, u64)) {
-    let (scan_tx, scan_rx) = bounded::<Event>(jobs * 2);
+/// Runs scan and the CPU stages, handing each result, with the count of files scanned so
+/// far, to `deliver` on the calling thread.
+///
+/// A file still being worked on after `limits.file_seconds` is reported as failed and left
+/// behind: its worker thread is not waited for, so one pathological file cannot hang a run.
+pub fn produce(stage: Arc<Stage>, jobs: usize, mut deliver: impl FnMut(Prepared, u64)) {
     let (out_tx, out_rx) = bounded::<Produced>(jobs * 2);
-    let opts = scan_options(stage.lp);
+    // A slot per file handed to the pool: at most 2 × jobs are queued or in work.
+    let (slot_tx, slot_rx) = bounded::<()>(jobs * 2);
+    let opts = scan_options(&stage.lp);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("pixpipe-worker-{i}"))
         .build()
         .expect("a thread pool");
-    let scanned = std::sync::atomic::AtomicU64::new(0);
-    let direct_tx = out_tx.clone();
+    let limit = Duration::from_secs_f64(stage.lp.pipeline.limits.file_seconds.0);
+    let running: Arc<Mutex<HashMap<u64, (PathBuf, Instant)>>> = Arc::default();
+    let scanned = AtomicU64::new(0);
+    let handed_out = AtomicU64::new(0);
+    let fed_all = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let scanned = &scanned;
+        let (scanned, handed_out, fed_all) = (&scanned, &handed_out, &fed_all);
         // The walk, the quick check and the workers each run on their own threads, so
         // that a re-run of a big archive is bound by the file system, not by one core.
         let (walk_tx, walk_rx) = bounded::<Vec<Event>>(4);
@@ -243,63 +253,136 @@ pub fn produce(stage: &Stage<'_>, jobs: usize, mut deliver: impl FnMut(Prepared,
                 let _ = walk_tx.send(batch);
             }
         });
+        let direct_tx = out_tx.clone();
+        let (check_stage, check_running) = (Arc::clone(&stage), Arc::clone(&running));
+        let pool = &pool;
         s.spawn(move || {
-            let mut quick = QuickCheck::new(stage);
+            let mut quick = QuickCheck::new(&check_stage);
             // Files already at the target skip the workers, and go on in batches: on a
             // re-run of a big archive, a hand-off per file would cost more than the check.
             let mut known: Vec<Outcome> = Vec::new();
+            let flush = |known: &mut Vec<Outcome>| {
+                known.is_empty()
+                    || direct_tx
+                        .send(Produced::Known(std::mem::take(known)))
+                        .is_ok()
+            };
             'walk: for events in walk_rx.iter() {
                 for ev in events {
-                    if let Event::File(found) = &ev
-                        && let Some(done) = quick.check(found)
-                    {
+                    let found = match ev {
+                        Event::File(found) => found,
+                        Event::Skipped { path, reason } => {
+                            known.push(Outcome::with_reason(&path, State::Skipped, reason));
+                            continue;
+                        }
+                        Event::Error { path, reason } => {
+                            known.push(Outcome::with_reason(&path, State::Failed, reason));
+                            continue;
+                        }
+                    };
+                    if let Some(done) = quick.check(&found) {
                         known.push(done);
                         continue;
                     }
-                    if !known.is_empty()
-                        && direct_tx
-                            .send(Produced::Known(std::mem::take(&mut known)))
-                            .is_err()
-                    {
+                    if !flush(&mut known) || slot_tx.send(()).is_err() {
                         break 'walk;
                     }
-                    if scan_tx.send(ev).is_err() {
-                        break 'walk;
-                    }
+                    let seq = handed_out.fetch_add(1, Ordering::SeqCst);
+                    let (stage, running, tx) = (
+                        Arc::clone(&check_stage),
+                        Arc::clone(&check_running),
+                        out_tx.clone(),
+                    );
+                    pool.spawn(move || {
+                        lock(&running).insert(seq, (found.path.clone(), Instant::now()));
+                        let prepared = if stopping() {
+                            let reason = "not read: the run was stopped";
+                            Prepared::Finished(
+                                Outcome::with_reason(&found.path, State::Skipped, reason),
+                                None,
+                            )
+                        } else {
+                            prepare(&stage, found)
+                        };
+                        lock(&running).remove(&seq);
+                        let _ = tx.send(Produced::One(seq, prepared));
+                    });
                 }
-                if !known.is_empty()
-                    && direct_tx
-                        .send(Produced::Known(std::mem::take(&mut known)))
-                        .is_err()
-                {
+                if !flush(&mut known) {
                     break;
                 }
             }
+            flush(&mut known);
+            fed_all.store(true, Ordering::SeqCst);
         });
-        s.spawn(move || work(stage, &pool, scan_rx, out_tx));
-        for p in out_rx.iter() {
-            match p {
-                Produced::Known(outcomes) => {
+        let mut finished = 0u64;
+        let mut abandoned: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        loop {
+            match out_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(Produced::Known(outcomes)) => {
                     for o in outcomes {
                         deliver(Prepared::Finished(o, None), scanned.load(Ordering::Relaxed));
                     }
                 }
-                Produced::One(p) => deliver(p, scanned.load(Ordering::Relaxed)),
+                Ok(Produced::One(seq, p)) => {
+                    if abandoned.contains(&seq) {
+                        continue; // reported already, when it ran out of time
+                    }
+                    finished += 1;
+                    let _ = slot_rx.try_recv();
+                    deliver(p, scanned.load(Ordering::Relaxed));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            for (seq, path) in overdue(&running, limit, &abandoned) {
+                abandoned.insert(seq);
+                let _ = slot_rx.try_recv();
+                let reason = format!(
+                    "still not done after {} s (limits.file_seconds); left behind",
+                    limit.as_secs_f64()
+                );
+                deliver(
+                    Prepared::Finished(Outcome::with_reason(&path, State::Failed, reason), None),
+                    scanned.load(Ordering::Relaxed),
+                );
+            }
+            let all_in = fed_all.load(Ordering::SeqCst)
+                && handed_out.load(Ordering::SeqCst) == finished + abandoned.len() as u64;
+            if all_in && out_rx.is_empty() {
+                break;
             }
         }
     });
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Files in work for longer than `limit`, not yet reported.
+fn overdue(
+    running: &Mutex<HashMap<u64, (PathBuf, Instant)>>,
+    limit: Duration,
+    abandoned: &std::collections::HashSet<u64>,
+) -> Vec<(u64, PathBuf)> {
+    lock(running)
+        .iter()
+        .filter(|(seq, (_, started))| started.elapsed() > limit && !abandoned.contains(seq))
+        .map(|(seq, (path, _))| (*seq, path.clone()))
+        .collect()
+}
+
 /// The quick check, folder by folder: one ledger query per folder tells which of its
 /// files are unchanged since they were delivered, so a re-run reads none of them.
-struct QuickCheck<'a, 'b> {
-    stage: &'a Stage<'b>,
+struct QuickCheck<'a> {
+    stage: &'a Stage,
     dir: Option<PathBuf>,
     known: crate::ledger::KnownDir,
 }
 
-impl<'a, 'b> QuickCheck<'a, 'b> {
-    fn new(stage: &'a Stage<'b>) -> Self {
+impl<'a> QuickCheck<'a> {
+    fn new(stage: &'a Stage) -> Self {
         QuickCheck {
             stage,
             dir: None,
@@ -309,7 +392,7 @@ impl<'a, 'b> QuickCheck<'a, 'b> {
 
     /// The outcome of a file that is unchanged and already at the target.
     fn check(&mut self, found: &Found) -> Option<Outcome> {
-        let ledger = self.stage.ledger?;
+        let ledger = self.stage.ledger.as_deref()?;
         let parent = found.path.parent()?;
         if self.dir.as_deref() != Some(parent) {
             self.known = ledger
@@ -351,33 +434,8 @@ impl<'a, 'b> QuickCheck<'a, 'b> {
     }
 }
 
-fn work(stage: &Stage<'_>, pool: &rayon::ThreadPool, rx: Receiver<Event>, tx: Sender<Produced>) {
-    pool.install(|| {
-        rx.into_iter().par_bridge().for_each_with(tx, |tx, ev| {
-            let prepared = match ev {
-                Event::File(found) if interrupted() => Prepared::Finished(
-                    Outcome::with_reason(
-                        &found.path,
-                        State::Skipped,
-                        "interrupted before it was read",
-                    ),
-                    None,
-                ),
-                Event::File(found) => prepare(stage, found),
-                Event::Skipped { path, reason } => {
-                    Prepared::Finished(Outcome::with_reason(&path, State::Skipped, reason), None)
-                }
-                Event::Error { path, reason } => {
-                    Prepared::Finished(Outcome::with_reason(&path, State::Failed, reason), None)
-                }
-            };
-            let _ = tx.send(Produced::One(prepared));
-        });
-    });
-}
-
 /// Probe, dedupe and transform one file. Never panics: a panic inside a codec becomes a failure.
-pub fn prepare(stage: &Stage<'_>, found: Found) -> Prepared {
+pub fn prepare(stage: &Stage, found: Found) -> Prepared {
     let path = found.path.clone();
     match std::panic::catch_unwind(AssertUnwindSafe(|| prepare_inner(stage, found))) {
         Ok(p) => p,
@@ -399,12 +457,12 @@ pub fn prepare(stage: &Stage<'_>, found: Found) -> Prepared {
     }
 }
 
-fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
+fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     let fail = |state: State, reason: String| {
         Prepared::Finished(Outcome::with_reason(&found.path, state, reason), None)
     };
     // The quick check: an unchanged file already at the target is not even read.
-    if let Some(ledger) = stage.ledger {
+    if let Some(ledger) = stage.ledger.as_deref() {
         match ledger.quick_check(&found.path, found.size, found.mtime_ns) {
             Ok(Some(md5)) => {
                 if let Some(done) = already_there(stage, ledger, &found, &md5) {
@@ -434,7 +492,7 @@ fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
         source_md5: probe.md5.clone(),
     };
     let mut was_pending = false;
-    if let Some(ledger) = stage.ledger {
+    if let Some(ledger) = stage.ledger.as_deref() {
         match ledger.lookup(&stage.target_key, &probe.md5) {
             Ok(row) => {
                 if let Some(done) = already_there(stage, ledger, &found, &probe.md5) {
@@ -481,7 +539,7 @@ fn prepare_inner(stage: &Stage<'_>, found: Found) -> Prepared {
 
 /// The outcome for a file whose content is already at the target, if it is.
 fn already_there(
-    stage: &Stage<'_>,
+    stage: &Stage,
     ledger: &LedgerReader,
     found: &Found,
     md5: &str,
@@ -506,7 +564,7 @@ fn already_there(
     Some(o)
 }
 
-fn ready(stage: &Stage<'_>, found: Found, probe: Probe, output: Output) -> Ready {
+fn ready(stage: &Stage, found: Found, probe: Probe, output: Output) -> Ready {
     let p = &stage.lp.pipeline;
     let rel_dir = stage
         .roots
@@ -718,28 +776,27 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
     } else {
         ledger.begin_run(&lp.file.display().to_string(), &target_key)?
     };
-    let claims = Claims::new(opts.dry_run || opts.plan);
-    let exists = |row: &OutputRow| {
-        row.location
-            .as_deref()
-            .is_some_and(|l| Path::new(l).is_file())
-    };
-    let stage = Stage {
-        lp,
+    let claims = Arc::new(Claims::new(opts.dry_run || opts.plan));
+    let stage = Arc::new(Stage {
+        lp: Arc::new(lp.clone()),
         settings: Settings::from_pipeline(&lp.pipeline),
-        ledger: Some(&reader),
+        ledger: Some(Arc::new(reader)),
         target_key: target_key.clone(),
-        claims: &claims,
+        claims: Arc::clone(&claims),
         roots: scan_options(lp).roots,
-        still_there: &exists,
+        still_there: Arc::new(|row: &OutputRow| {
+            row.location
+                .as_deref()
+                .is_some_and(|l| Path::new(l).is_file())
+        }),
         plan: opts.plan,
-    };
+    });
     let mut recorder = Recorder::new(opts.report.as_deref())?;
     let mut batch = Batch::new(64);
     let mut progress = Progress::new(opts.verbosity);
     let mut fatal: Option<RunError> = None;
     let jobs = job_count(lp, opts.jobs);
-    produce(&stage, jobs, |prepared, scanned| {
+    produce(stage, jobs, |prepared, scanned| {
         if fatal.is_some() {
             return;
         }

@@ -58,18 +58,17 @@ pub fn run_chevereto(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, 
     let target_key = format!("chevereto:{}", uploader.endpoint());
     let ledger = open_ledger(lp)?;
     let reader = ledger.reader()?;
-    let claims = Claims::new(opts.dry_run || opts.plan);
-    let always = |_: &OutputRow| true;
-    let stage = Stage {
-        lp,
+    let claims = Arc::new(Claims::new(opts.dry_run || opts.plan));
+    let stage = Arc::new(Stage {
+        lp: Arc::new(lp.clone()),
         settings: Settings::from_pipeline(&lp.pipeline),
-        ledger: Some(&reader),
+        ledger: Some(Arc::new(reader)),
         target_key: target_key.clone(),
-        claims: &claims,
+        claims: Arc::clone(&claims),
         roots: scan_options(lp).roots,
-        still_there: &always,
+        still_there: Arc::new(|_: &OutputRow| true),
         plan: opts.plan,
-    };
+    });
     let concurrency = usize::from(lp.pipeline.upload.concurrency.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -107,7 +106,7 @@ pub fn run_chevereto(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, 
                 break;
             }
         }
-        produce(&stage, job_count(lp, opts.jobs), |p, scanned| {
+        produce(stage, job_count(lp, opts.jobs), |p, scanned| {
             let _ = tx.blocking_send(Work::Prepared(p, scanned));
         });
         drop(tx);

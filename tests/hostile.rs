@@ -214,16 +214,14 @@ fn a_file_that_vanishes_or_changes_after_the_scan() {
         literal_key: false,
         ledger_at: None,
     };
-    let claims = pixpipe::engine::Claims::new(false);
-    let always = |_: &pixpipe::ledger::OutputRow| true;
     let stage = pixpipe::engine::Stage {
-        lp: &lp,
         settings: pixpipe::transform::Settings::from_pipeline(&lp.pipeline),
+        lp: std::sync::Arc::new(lp),
         ledger: None,
         target_key: "t".into(),
-        claims: &claims,
+        claims: std::sync::Arc::new(pixpipe::engine::Claims::new(false)),
         roots: vec![input.clone()],
-        still_there: &always,
+        still_there: std::sync::Arc::new(|_: &pixpipe::ledger::OutputRow| true),
         plan: false,
     };
     let path = input.join("a.jpg");
@@ -247,4 +245,39 @@ fn a_file_that_vanishes_or_changes_after_the_scan() {
         }
         pixpipe::engine::Prepared::Ready(_) => panic!("a vanished file cannot be ready"),
     }
+}
+
+#[test]
+fn a_file_over_its_time_limit_is_left_behind_and_the_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    // A big photo takes far longer than 1 ms to decode; small ones are quick enough
+    // that at least one of them finishes (they are checked after the run, not timed).
+    std::fs::write(
+        input.join("big.jpg"),
+        fixtures::jpeg_rgb(3000, 2000, &fixtures::photo_like_rgb(3000, 2000, 1)),
+    )
+    .unwrap();
+    let p = write_pipeline(dir.path(), &input, "limits:\n  file_seconds: 0.001\n");
+    let report = dir.path().join("r.jsonl");
+    let out = support::run(&[
+        "run",
+        "-q",
+        "--jobs",
+        "1",
+        p.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = read_jsonl(&report);
+    assert_eq!(
+        lines.len(),
+        1,
+        "reported once, not again when its worker finishes: {lines:#?}"
+    );
+    let (state, reason) = state_of(&lines, "big.jpg");
+    assert_eq!(state, "failed");
+    assert!(reason.contains("limits.file_seconds"), "{reason}");
 }
