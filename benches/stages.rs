@@ -4,24 +4,12 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pixpipe::config::{DecodeMode, Filter, OutputFormat};
+use pixpipe::config::{DecodeMode, Filter};
 use pixpipe::probe::{md5_hex, probe_bytes};
 use pixpipe::transform::{Settings, resize, transform};
 
 fn settings(decode: DecodeMode) -> Settings {
-    Settings {
-        width: Some(1600),
-        upscale: false,
-        filter: Filter::Lanczos3,
-        decode,
-        format: OutputFormat::Jpeg,
-        quality: 85,
-        background: [255, 255, 255],
-        keep_exif: true,
-        keep_gps: false,
-        keep_icc: true,
-        max_pixels: 250_000_000,
-    }
+    Settings::jpeg(1600, 85, Filter::Lanczos3, decode)
 }
 
 fn stages(c: &mut Criterion) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{DecodeMode, Filter, OutputFormat};
+use crate::config::{DecodeMode, Filter};
 use crate::probe::probe_bytes;
 use crate::transform::{Settings, StageTimes, transform_timed};
 
@@ -140,19 +140,7 @@ pub fn generated_jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
 }
 
 fn settings(o: &BenchOptions, filter: Filter, decode: DecodeMode) -> Settings {
-    Settings {
-        width: Some(o.width),
-        upscale: false,
-        filter,
-        decode,
-        format: OutputFormat::Jpeg,
-        quality: o.quality,
-        background: [255, 255, 255],
-        keep_exif: true,
-        keep_gps: false,
-        keep_icc: true,
-        max_pixels: 250_000_000,
-    }
+    Settings::jpeg(o.width, o.quality, filter, decode)
 }
 
 /// Measures every filter × decode combination.

@@ -192,6 +192,29 @@ pub struct Stage {
     pub plan: bool,
 }
 
+impl Stage {
+    /// The stage for a run of `lp` to the target `target_key`.
+    pub fn new(
+        lp: &LoadedPipeline,
+        target_key: &str,
+        ledger: LedgerReader,
+        claims: &Arc<Claims>,
+        still_there: Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>,
+        plan: bool,
+    ) -> Stage {
+        Stage {
+            lp: Arc::new(lp.clone()),
+            settings: Settings::from_pipeline(&lp.pipeline),
+            ledger: Some(Arc::new(ledger)),
+            target_key: target_key.to_string(),
+            claims: Arc::clone(claims),
+            roots: scan_options(lp).roots,
+            still_there,
+            plan,
+        }
+    }
+}
+
 /// The scan options from the pipeline, with paths resolved.
 pub fn scan_options(lp: &LoadedPipeline) -> ScanOptions {
     let input = &lp.pipeline.input;
@@ -461,18 +484,7 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     let fail = |state: State, reason: String| {
         Prepared::Finished(Outcome::with_reason(&found.path, state, reason), None)
     };
-    // The quick check: an unchanged file already at the target is not even read.
-    if let Some(ledger) = stage.ledger.as_deref() {
-        match ledger.quick_check(&found.path, found.size, found.mtime_ns) {
-            Ok(Some(md5)) => {
-                if let Some(done) = already_there(stage, ledger, &found, &md5) {
-                    return Prepared::Finished(done, None);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return fail(State::Failed, e.to_string()),
-        }
-    }
+    // Unchanged files already at the target never get here: see `QuickCheck`.
     let limits = &stage.lp.pipeline.limits;
     let probe = match probe_file(&found.path, limits.max_file_mib) {
         Ok(p) => p,
@@ -777,20 +789,19 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
         ledger.begin_run(&lp.file.display().to_string(), &target_key)?
     };
     let claims = Arc::new(Claims::new(opts.dry_run || opts.plan));
-    let stage = Arc::new(Stage {
-        lp: Arc::new(lp.clone()),
-        settings: Settings::from_pipeline(&lp.pipeline),
-        ledger: Some(Arc::new(reader)),
-        target_key: target_key.clone(),
-        claims: Arc::clone(&claims),
-        roots: scan_options(lp).roots,
-        still_there: Arc::new(|row: &OutputRow| {
-            row.location
-                .as_deref()
-                .is_some_and(|l| Path::new(l).is_file())
-        }),
-        plan: opts.plan,
-    });
+    let exists = |row: &OutputRow| {
+        row.location
+            .as_deref()
+            .is_some_and(|l| Path::new(l).is_file())
+    };
+    let stage = Arc::new(Stage::new(
+        lp,
+        &target_key,
+        reader,
+        &claims,
+        Arc::new(exists),
+        opts.plan,
+    ));
     let mut recorder = Recorder::new(opts.report.as_deref())?;
     let mut batch = Batch::new(64);
     let mut progress = Progress::new(opts.verbosity);

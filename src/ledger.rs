@@ -425,23 +425,6 @@ impl LedgerReader {
         }
     }
 
-    /// The md5 recorded for this file if its size and mtime are unchanged.
-    pub fn quick_check(
-        &self,
-        path: &Path,
-        size: u64,
-        mtime_ns: i64,
-    ) -> Result<Option<String>, LedgerError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row(
-            "SELECT source_md5 FROM files WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
-            params![path_key(path), size as i64, mtime_ns],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| self.err(e))
-    }
-
     /// Everything the ledger knows of the files in one folder, for one target: a
     /// re-run checks a whole folder with one query instead of two per file.
     pub fn known_in_dir(&self, dir: &Path, target: &str) -> Result<KnownDir, LedgerError> {
@@ -578,13 +561,11 @@ mod tests {
             ..Default::default()
         };
         l.commit(&[f], &[o], 1).unwrap();
-        assert_eq!(
-            r.quick_check(Path::new("/a/b.jpg"), 10, 5)
-                .unwrap()
-                .as_deref(),
-            Some("m1")
-        );
-        assert_eq!(r.quick_check(Path::new("/a/b.jpg"), 11, 5).unwrap(), None);
+        let known = r.known_in_dir(Path::new("/a"), "t").unwrap();
+        let k = &known[&b"/a/b.jpg"[..]];
+        assert_eq!((k.size, k.mtime_ns, k.source_md5.as_str()), (10, 5, "m1"));
+        assert_eq!(k.state, Some(OutputState::Done));
+        assert!(r.known_in_dir(Path::new("/b"), "t").unwrap().is_empty());
         let row = r.lookup("t", "m1").unwrap().unwrap();
         assert_eq!(row.state, Some(OutputState::Done));
         assert!(r.lookup("other", "m1").unwrap().is_none());

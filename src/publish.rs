@@ -17,14 +17,13 @@ use tokio::task::JoinSet;
 use crate::config::{CheveretoTarget, LoadedPipeline};
 use crate::engine::{
     self, Batch, Claims, HALTED, Prepared, Ready, Recorder, RunError, RunOptions, Stage, job_count,
-    open_ledger, produce, scan_options,
+    open_ledger, produce,
 };
 use crate::ledger::{Ledger, OutputRow, OutputState};
 use crate::probe::md5_hex;
 use crate::progress::Progress;
 use crate::report::{Outcome, State, Summary};
 use crate::target::chevereto::{Answer, dropped_tags};
-use crate::transform::Settings;
 use crate::upload::{Source, UploadRequest, UploadResult, Uploader};
 
 /// What the producing thread hands to the upload task.
@@ -59,16 +58,15 @@ pub fn run_chevereto(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, 
     let ledger = open_ledger(lp)?;
     let reader = ledger.reader()?;
     let claims = Arc::new(Claims::new(opts.dry_run || opts.plan));
-    let stage = Arc::new(Stage {
-        lp: Arc::new(lp.clone()),
-        settings: Settings::from_pipeline(&lp.pipeline),
-        ledger: Some(Arc::new(reader)),
-        target_key: target_key.clone(),
-        claims: Arc::clone(&claims),
-        roots: scan_options(lp).roots,
-        still_there: Arc::new(|_: &OutputRow| true),
-        plan: opts.plan,
-    });
+    let always = |_: &OutputRow| true;
+    let stage = Arc::new(Stage::new(
+        lp,
+        &target_key,
+        reader,
+        &claims,
+        Arc::new(always),
+        opts.plan,
+    ));
     let concurrency = usize::from(lp.pipeline.upload.concurrency.max(1));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

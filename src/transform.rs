@@ -48,6 +48,23 @@ impl Settings {
         }
     }
 
+    /// A plain job: JPEG at `quality`, `width` wide, with the defaults of a pipeline file.
+    pub fn jpeg(width: u32, quality: u8, filter: Filter, decode: DecodeMode) -> Settings {
+        Settings {
+            width: Some(width),
+            upscale: false,
+            filter,
+            decode,
+            format: OutputFormat::Jpeg,
+            quality,
+            background: [255, 255, 255],
+            keep_exif: true,
+            keep_gps: false,
+            keep_icc: true,
+            max_pixels: 250_000_000,
+        }
+    }
+
     /// A short text that changes whenever the output could change.
     pub fn fingerprint(&self) -> String {
         format!(

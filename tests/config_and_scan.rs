@@ -268,3 +268,61 @@ fn unusable_ledger_paths_are_config_errors_with_their_location() {
         "no folder is created for a mistyped path"
     );
 }
+
+#[test]
+fn the_example_pipeline_is_valid_and_documents_every_key() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.example.yaml");
+    let out = run(&["check", example.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&example).unwrap();
+    for key in [
+        "paths:",
+        "include:",
+        "exclude:",
+        "follow_symlinks:",
+        "hidden:",
+        "title:",
+        "description:",
+        "tags:",
+        "width:",
+        "filter:",
+        "upscale:",
+        "decode:",
+        "format:",
+        "quality:",
+        "background:",
+        "keep_exif:",
+        "keep_gps:",
+        "keep_icc:",
+        "max_megapixels:",
+        "max_file_mib:",
+        "file_seconds:",
+        "concurrency:",
+        "batch_size:",
+        "rate_limit:",
+        "timeout:",
+        "retries:",
+        "name:",
+        "manifest:",
+        "url:",
+        "api_key:",
+        "auth:",
+        "source:",
+        "album_id:",
+        "albums:",
+        "category_id:",
+        "expiration:",
+        "nsfw:",
+        "use_file_date:",
+        "send_metadata:",
+        "allow_insecure_http:",
+        "jobs:",
+    ] {
+        let line = text.lines().find(|l| {
+            l.trim_start_matches(|c: char| c == '#' || c.is_whitespace())
+                .starts_with(key)
+        });
+        let line = line.unwrap_or_else(|| panic!("the example lacks {key}"));
+        assert!(line.contains('#'), "{key} has a comment: {line}");
+    }
+}
