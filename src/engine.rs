@@ -808,10 +808,12 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
     let mut fatal: Option<RunError> = None;
     let jobs = job_count(lp, opts.jobs);
     produce(stage, jobs, |prepared, scanned| {
-        if fatal.is_some() {
+        progress.found(scanned);
+        if let Some(why) = &fatal {
+            // The run has stopped; files still coming out of the workers are accounted for.
+            let _ = recorder.record(&not_delivered(prepared, why), &mut progress);
             return;
         }
-        progress.found(scanned);
         let result = deliver_dir(prepared, writer.as_mut(), &target_key, &mut batch)
             .and_then(|o| recorder.record(&o, &mut progress))
             .and_then(|()| {
@@ -841,6 +843,18 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
         ledger.finish_run(run_id, &summary.line())?;
     }
     Ok(summary)
+}
+
+/// The outcome of a file that reached the end of the line after the run stopped.
+pub fn not_delivered(prepared: Prepared, why: &dyn std::fmt::Display) -> Outcome {
+    match prepared {
+        Prepared::Finished(o, _) => o,
+        Prepared::Ready(r) => {
+            let mut o = r.outcome(State::Skipped);
+            o.reason = Some(format!("not delivered: the run stopped ({why})"));
+            o
+        }
+    }
 }
 
 fn deliver_dir(

@@ -76,6 +76,7 @@ pub fn run_chevereto(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, 
     let (tx, rx) = mpsc::channel::<Work>(concurrency);
     let ctx = UploadContext {
         uploader: Arc::clone(&uploader),
+        reader: ledger.reader()?,
         target: target.clone(),
         target_key,
         dry_run: opts.dry_run || opts.plan,
@@ -121,6 +122,8 @@ pub fn run_chevereto(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, 
 /// The settings the upload task needs.
 struct UploadContext {
     uploader: Arc<Uploader>,
+    /// For looking up URL inputs, which skip the CPU stages (and their ledger lookups).
+    reader: crate::ledger::LedgerReader,
     target: CheveretoTarget,
     target_key: String,
     dry_run: bool,
@@ -247,7 +250,7 @@ fn start(
             ),
             Flight::Url(u) => {
                 let md5 = md5_hex(format!("url:{u}").as_bytes());
-                let existing = ledger_lookup(ledger, &ctx.target_key, &md5)?;
+                let existing = ctx.reader.lookup(&ctx.target_key, &md5)?;
                 if let Some(row) = existing.filter(|r| r.state != Some(OutputState::Pending)) {
                     let mut o = Outcome::with_reason(
                         Path::new(u),
@@ -311,10 +314,6 @@ fn start(
         file_row,
         was_pending,
     }))
-}
-
-fn ledger_lookup(ledger: &Ledger, target: &str, md5: &str) -> Result<Option<OutputRow>, RunError> {
-    Ok(ledger.reader()?.lookup(target, md5)?)
 }
 
 fn request_for(ctx: &UploadContext, flight: Flight) -> UploadRequest {

@@ -416,3 +416,90 @@ fn sigkill_during_a_folder_run_leaves_whole_files_and_a_rerun_completes() {
         assert_eq!(outputs.len(), 30, "the manifest names every output");
     }
 }
+
+#[test]
+fn a_full_disk_fails_files_clearly_and_corrupts_nothing() {
+    // A 400 KiB file system in a private mount namespace; needs root (CI has it).
+    let can_mount = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !can_mount {
+        eprintln!("skipped: cannot mount a small file system here (needs root and unshare)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for i in 0..12u32 {
+        let rgb = fixtures::photo_like_rgb(400, 300, i + 1);
+        std::fs::write(
+            input.join(format!("p{i:02}.jpg")),
+            fixtures::jpeg_rgb(400, 300, &rgb),
+        )
+        .unwrap();
+    }
+    let small = dir.path().join("small");
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(&small).unwrap();
+    let p = dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  path: \"{}\"\nresize:\n  width: 400\nencode:\n  quality: 100\ntarget:\n  dir:\n    path: \"{}\"\n    name: \"{{stem}}.{{ext}}\"\n",
+            input.display(),
+            dir.path().join("ledger.sqlite").display(),
+            small.join("out").display()
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("r.jsonl");
+    let script = format!(
+        "mount -t tmpfs -o size=400k tmpfs '{small}' && '{bin}' run -q --jobs 1 '{p}' --report '{report}'; code=$?; \
+         ls -a '{small}/out' > '{dir}/listing'; cp -r '{small}/out' '{copy}'; exit $code",
+        small = small.display(),
+        bin = env!("CARGO_BIN_EXE_pixpipe"),
+        p = p.display(),
+        report = report.display(),
+        dir = dir.path().display(),
+        copy = copy.display(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    // Outputs that do not fit fail one by one (exit 1); when not even the manifest fits,
+    // the run stops with a clear error (exit 3). Either way nothing is lost or half-written.
+    let code = out.status.code();
+    assert!(
+        code == Some(1) || code == Some(3),
+        "{code:?}: {}",
+        stderr(&out)
+    );
+    if code == Some(3) {
+        assert!(stderr(&out).contains("No space left"), "{}", stderr(&out));
+    }
+    let lines = read_jsonl(&report);
+    assert_eq!(lines.len(), 12, "every file is accounted for: {lines:#?}");
+    let written: Vec<_> = lines.iter().filter(|l| l["state"] == "written").collect();
+    assert!(!written.is_empty(), "{lines:#?}");
+    assert!(written.len() < 12, "the disk did fill up: {lines:#?}");
+    for l in lines.iter().filter(|l| l["state"] == "failed") {
+        assert!(
+            l["reason"].as_str().unwrap().contains("No space left"),
+            "{l}"
+        );
+    }
+    let listing = std::fs::read_to_string(dir.path().join("listing")).unwrap();
+    assert!(
+        !listing.contains(".part"),
+        "no temporary file is left: {listing}"
+    );
+    for l in &written {
+        let name = Path::new(l["output"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_owned();
+        image::open(copy.join(name)).expect("every written output is whole");
+    }
+}
