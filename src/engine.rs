@@ -789,10 +789,11 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
         ledger.begin_run(&lp.file.display().to_string(), &target_key)?
     };
     let claims = Arc::new(Claims::new(opts.dry_run || opts.plan));
-    let exists = |row: &OutputRow| {
+    let listing = OutputListing::default();
+    let exists = move |row: &OutputRow| {
         row.location
             .as_deref()
-            .is_some_and(|l| Path::new(l).is_file())
+            .is_some_and(|l| listing.contains(Path::new(l)))
     };
     let stage = Arc::new(Stage::new(
         lp,
@@ -843,6 +844,48 @@ pub fn run_dir(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, RunErr
         ledger.finish_run(run_id, &summary.line())?;
     }
     Ok(summary)
+}
+
+/// Whether outputs still exist, answered from a listing of their folder: outputs of
+/// neighbouring sources share folders, so one listing replaces many `stat` calls on a
+/// re-run. Folders too big to list cheaply are asked file by file.
+#[derive(Default)]
+struct OutputListing {
+    last: Mutex<
+        Option<(
+            PathBuf,
+            Option<std::collections::HashSet<std::ffi::OsString>>,
+        )>,
+    >,
+}
+
+/// Above this many entries a folder is not listed.
+const LISTING_LIMIT: usize = 4096;
+
+impl OutputListing {
+    fn contains(&self, path: &Path) -> bool {
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+            return false;
+        };
+        let mut last = lock(&self.last);
+        if last.as_ref().is_none_or(|(f, _)| f != folder) {
+            let names = std::fs::read_dir(folder).ok().and_then(|entries| {
+                let mut names = std::collections::HashSet::new();
+                for e in entries.flatten() {
+                    if names.len() >= LISTING_LIMIT {
+                        return None;
+                    }
+                    names.insert(e.file_name());
+                }
+                Some(names)
+            });
+            *last = Some((folder.to_path_buf(), names));
+        }
+        match last.as_ref() {
+            Some((_, Some(names))) => names.contains(name),
+            _ => path.is_file(),
+        }
+    }
 }
 
 /// The outcome of a file that reached the end of the line after the run stopped.
