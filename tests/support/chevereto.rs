@@ -1,7 +1,6 @@
 //! A fake Chevereto image host (API v1.1) for pixpipe's integration tests.
 //!
-//! The server follows `shared/docs/chevereto-api.md`, the contract that describes what real Chevereto 4
-//! servers do, including the surprising parts (301 on a trailing slash or a query string, HTTP 200 errors
+//! The server follows the Chevereto API v1.1 upload contract as real Chevereto 4 servers behave, including the surprising parts (301 on a trailing slash or a query string, HTTP 200 errors
 //! in `txt`/`redirect` formats, silent drops of bad optional fields, the EXIF-Orientation re-encode that
 //! changes the stored md5). It is deliberately a plain HTTP/1.1 server over `std::net`, with one thread
 //! per connection and no async runtime, so that tests can start it anywhere, inspect what it received,
