@@ -183,9 +183,11 @@ fn measure(
         let _ = blake3::hash(&copy);
         read_hash += t.elapsed();
         let t = Instant::now();
-        let probe = probe_bytes(path.clone(), copy);
-        meta += t.elapsed().saturating_sub(Duration::ZERO);
-        match probe
+        if let Some(format) = crate::format::MediaFormat::sniff(&copy) {
+            let _ = crate::metadata::read(&crate::container::blocks(format, &copy));
+        }
+        meta += t.elapsed();
+        match probe_bytes(path.clone(), copy)
             .map_err(|e| e.to_string())
             .and_then(|p| transform_timed(&p, &s, &mut times).map_err(|e| e.to_string()))
         {
@@ -193,8 +195,6 @@ fn measure(
             Err(_) => failed += 1,
         }
     }
-    // probe_bytes hashes again; what is left of its time is the metadata and header work.
-    let meta = meta.saturating_sub(read_hash.mul_f64(0.9));
     // All threads, end to end.
     let started = Instant::now();
     let pixels: u64 = pool.install(|| {

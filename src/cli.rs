@@ -85,29 +85,8 @@ enum Command {
     ///
     /// The key is read from the environment variable CHEVERETO_API_KEY, never from the command line.
     Upload {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The host's base URL (or CHEVERETO_URL).
-        #[arg(long, env = "CHEVERETO_URL")]
-        url: String,
-        /// Album id (as in the album's URL).
-        #[arg(long)]
-        album: Option<String>,
-        /// Title for every file (default: each file's own metadata, then its name).
-        #[arg(long)]
-        title: Option<String>,
-        /// Description for every file.
-        #[arg(long)]
-        description: Option<String>,
-        /// Comma-separated tags.
-        #[arg(long)]
-        tags: Option<String>,
-        /// Resize to this width first (0 keeps the size).
-        #[arg(long, default_value_t = 1600)]
-        width: u32,
-        /// Where the ledger lives (default: the user's data folder).
-        #[arg(long)]
-        ledger: Option<PathBuf>,
+        #[command(flatten)]
+        one_off: OneOff,
         #[arg(long)]
         report: Option<PathBuf>,
         #[arg(long)]
@@ -192,29 +171,10 @@ pub fn main() -> i32 {
             json,
         } => plan(pipeline, jobs, json),
         Command::Upload {
-            files,
-            url,
-            album,
-            title,
-            description,
-            tags,
-            width,
-            ledger,
+            one_off,
             report,
             json,
-        } => {
-            let one_off = OneOff {
-                files,
-                url,
-                album,
-                title,
-                description,
-                tags,
-                width,
-                ledger,
-            };
-            upload(one_off, report, verbosity, json)
-        }
+        } => upload(one_off, report, verbosity, json),
         Command::Ledger {
             ledger,
             pipeline,
@@ -301,11 +261,7 @@ fn run(path: PathBuf, opts: RunOptions, json: bool) -> ExitCode {
 fn run_loaded(lp: &LoadedPipeline, opts: RunOptions, json: bool) -> ExitCode {
     install_interrupt_handler();
     let report = opts.report.clone();
-    let result = if lp.pipeline.target.dir.is_some() {
-        engine::run_dir(lp, &opts)
-    } else {
-        crate::publish::run_chevereto(lp, &opts)
-    };
+    let result = run_to_target(lp, &opts);
     match result {
         Ok(summary) => finish(&summary, report.as_ref(), json, opts.verbosity),
         Err(engine::RunError::Config(e)) => {
@@ -316,6 +272,15 @@ fn run_loaded(lp: &LoadedPipeline, opts: RunOptions, json: bool) -> ExitCode {
             eprintln!("pixpipe: {e}");
             ExitCode::Fatal
         }
+    }
+}
+
+/// Runs the pipeline to whichever target it names.
+fn run_to_target(lp: &LoadedPipeline, opts: &RunOptions) -> Result<Summary, engine::RunError> {
+    if lp.pipeline.target.dir.is_some() {
+        engine::run_dir(lp, opts)
+    } else {
+        crate::publish::run_chevereto(lp, opts)
     }
 }
 
@@ -398,11 +363,7 @@ fn plan(path: PathBuf, jobs: Option<usize>, json: bool) -> ExitCode {
         dry_run: true,
         plan: true,
     };
-    let result = if lp.pipeline.target.dir.is_some() {
-        engine::run_dir(&lp, &opts)
-    } else {
-        crate::publish::run_chevereto(&lp, &opts)
-    };
+    let result = run_to_target(&lp, &opts);
     match result {
         Ok(s) => {
             let new = s.written + s.uploaded;
@@ -437,14 +398,30 @@ fn plan(path: PathBuf, jobs: Option<usize>, json: bool) -> ExitCode {
 }
 
 /// The options of `pixpipe upload`.
+#[derive(Debug, clap::Args)]
 struct OneOff {
+    #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The host's base URL (or CHEVERETO_URL).
+    #[arg(long, env = "CHEVERETO_URL")]
     url: String,
+    /// Album id (as in the album's URL).
+    #[arg(long)]
     album: Option<String>,
+    /// Title for every file (default: each file's own metadata, then its name).
+    #[arg(long)]
     title: Option<String>,
+    /// Description for every file.
+    #[arg(long)]
     description: Option<String>,
+    /// Comma-separated tags.
+    #[arg(long)]
     tags: Option<String>,
+    /// Resize to this width first (0 keeps the size).
+    #[arg(long, default_value_t = 1600)]
     width: u32,
+    /// Where the ledger lives (default: the user's data folder).
+    #[arg(long)]
     ledger: Option<PathBuf>,
 }
 

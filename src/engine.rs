@@ -434,24 +434,12 @@ impl<'a> QuickCheck<'a> {
         let row = OutputRow {
             state: k.state,
             location: k.location.clone(),
+            viewer_url: k.viewer_url.clone(),
+            delete_url: k.delete_url.clone(),
+            output_md5: k.output_md5.clone(),
             ..OutputRow::default()
         };
-        if !(self.stage.still_there)(&row) {
-            return None;
-        }
-        let mut o = Outcome::with_reason(
-            &found.path,
-            State::Duplicate,
-            match &k.location {
-                Some(l) => format!("already at the target: {l}"),
-                None => "the host already had it".to_string(),
-            },
-        );
-        o.source_md5 = Some(k.source_md5.clone());
-        o.output_md5 = k.output_md5.clone();
-        o.output = k.location.clone();
-        o.viewer_url = k.viewer_url.clone();
-        o.delete_url = k.delete_url.clone();
+        let mut o = already_there(self.stage, found, &k.source_md5, row)?;
         o.source_bytes = Some(found.size);
         Some(o)
     }
@@ -506,12 +494,13 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     let mut was_pending = false;
     if let Some(ledger) = stage.ledger.as_deref() {
         match ledger.lookup(&stage.target_key, &probe.md5) {
-            Ok(row) => {
-                if let Some(done) = already_there(stage, ledger, &found, &probe.md5) {
+            Ok(Some(row)) => {
+                was_pending = row.state == Some(OutputState::Pending);
+                if let Some(done) = already_there(stage, &found, &probe.md5, row) {
                     return Prepared::Finished(done, Some(file_row));
                 }
-                was_pending = row.is_some_and(|r| r.state == Some(OutputState::Pending));
             }
+            Ok(None) => {}
             Err(e) => return fail(State::Failed, e.to_string()),
         }
     }
@@ -549,14 +538,8 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     }
 }
 
-/// The outcome for a file whose content is already at the target, if it is.
-fn already_there(
-    stage: &Stage,
-    ledger: &LedgerReader,
-    found: &Found,
-    md5: &str,
-) -> Option<Outcome> {
-    let row = ledger.lookup(&stage.target_key, md5).ok()??;
+/// The outcome for a file whose content the ledger `row` shows at the target, if it is still there.
+fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) -> Option<Outcome> {
     if row.state == Some(OutputState::Pending) || !(stage.still_there)(&row) {
         return None;
     }

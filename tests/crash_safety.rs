@@ -26,15 +26,7 @@ fn admin_server() -> Server {
 fn setup(server: &Server, n: u32, concurrency: u32) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    for i in 0..n {
-        let rgb = fixtures::photo_like_rgb(24, 16, i + 1);
-        std::fs::write(
-            input.join(format!("p{i:03}.jpg")),
-            fixtures::jpeg_rgb(24, 16, &rgb),
-        )
-        .unwrap();
-    }
+    support::write_photos(&input, n, 24, 16);
     let p = dir.path().join("pipeline.yaml");
     std::fs::write(
         &p,
@@ -324,15 +316,7 @@ fn sigkill_during_a_folder_run_leaves_whole_files_and_a_rerun_completes() {
     for kill_after in [0usize, 5, 17] {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in");
-        std::fs::create_dir_all(&input).unwrap();
-        for i in 0..30u32 {
-            let rgb = fixtures::photo_like_rgb(600, 400, i + 1);
-            std::fs::write(
-                input.join(format!("p{i:03}.jpg")),
-                fixtures::jpeg_rgb(600, 400, &rgb),
-            )
-            .unwrap();
-        }
+        support::write_photos(&input, 30u32, 600, 400);
         let p = support::write_pipeline(dir.path(), &input, "resize:\n  width: 300\n");
         let text = std::fs::read_to_string(&p)
             .unwrap()
@@ -430,15 +414,7 @@ fn a_full_disk_fails_files_clearly_and_corrupts_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    for i in 0..12u32 {
-        let rgb = fixtures::photo_like_rgb(400, 300, i + 1);
-        std::fs::write(
-            input.join(format!("p{i:02}.jpg")),
-            fixtures::jpeg_rgb(400, 300, &rgb),
-        )
-        .unwrap();
-    }
+    support::write_photos(&input, 12u32, 400, 300);
     let small = dir.path().join("small");
     let copy = dir.path().join("copy");
     std::fs::create_dir_all(&small).unwrap();

@@ -31,16 +31,20 @@ impl Job {
     }
 
     fn add_photos(&self, n: u32) {
-        for i in 0..n {
-            let rgb = fixtures::photo_like_rgb(24, 16, i + 1);
-            self.add(&format!("p{i:04}.jpg"), &fixtures::jpeg_rgb(24, 16, &rgb));
-        }
+        support::write_photos(&self.input, n, 24, 16);
     }
 
-    /// Writes the pipeline: `target_extra` lines go under `target.chevereto`, `extra` at top level.
-    fn pipeline(&self, server: &Server, target_extra: &str, extra: &str) -> PathBuf {
+    /// Writes the pipeline: `target_extra` lines go under `target.chevereto`, `upload` lines
+    /// under `upload` (retries 4 and timeout 10 unless they set them).
+    fn pipeline(&self, server: &Server, target_extra: &str, upload: &str) -> PathBuf {
+        let mut upload = upload.to_string();
+        for (key, value) in [("retries", "4"), ("timeout", "10")] {
+            if !upload.contains(&format!("  {key}:")) {
+                upload.push_str(&format!("  {key}: {value}\n"));
+            }
+        }
         let yaml = format!(
-            "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  path: \"{}\"\nupload:\n  retries: 4\n  timeout: 10\ntarget:\n  chevereto:\n    url: \"{}\"\n    api_key: ${{CHEVERETO_API_KEY}}\n{target_extra}{extra}",
+            "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  path: \"{}\"\nupload:\n{upload}target:\n  chevereto:\n    url: \"{}\"\n    api_key: ${{CHEVERETO_API_KEY}}\n{target_extra}",
             self.input.display(),
             self.dir.path().join("ledger.sqlite").display(),
             server.base_url(),
@@ -86,9 +90,9 @@ impl Job {
         &self,
         server: &Server,
         target_extra: &str,
-        extra: &str,
+        upload: &str,
     ) -> (Output, Vec<serde_json::Value>) {
-        let p = self.pipeline(server, target_extra, extra);
+        let p = self.pipeline(server, target_extra, upload);
         self.run_with(&p, DEFAULT_API_KEY, &[])
     }
 }
@@ -127,7 +131,7 @@ fn uploads_once_and_a_rerun_sends_nothing() {
         5
     );
     // Renamed and moved files are still known by their content.
-    std::fs::rename(job.input.join("p0000.jpg"), job.input.join("moved.jpg")).unwrap();
+    std::fs::rename(job.input.join("p000.jpg"), job.input.join("moved.jpg")).unwrap();
     let (_, report) = job.run(&server, "", "");
     assert_eq!(line_for(&report, "moved.jpg")["state"], "duplicate");
     assert_eq!(server.upload_requests().len(), requests);
@@ -298,15 +302,14 @@ fn key_revoked_mid_run_stops_it_and_a_rerun_finishes_the_rest() {
     let job = Job::new();
     job.add_photos(12);
     server.push_faults((0..3).map(|_| Fault::Slow { delay_ms: 50 }));
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("  retries: 4\n", "  retries: 4\n  concurrency: 1\n");
-    std::fs::write(&p, text).unwrap();
+    let p = job.pipeline(
+        &server,
+        "",
+        "  concurrency: 1
+",
+    );
     server.add_key("chv_FAKE_second_key", false);
     let handle = {
-        let server_url = server.base_url();
-        let _ = server_url;
         std::thread::spawn({
             let p = p.clone();
             let report = job.report();
@@ -418,11 +421,12 @@ fn flood_limit_per_day_stops_the_run_with_a_clear_message() {
     });
     let job = Job::new();
     job.add_photos(6);
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("  retries: 4\n", "  retries: 4\n  concurrency: 1\n");
-    std::fs::write(&p, text).unwrap();
+    let p = job.pipeline(
+        &server,
+        "",
+        "  concurrency: 1
+",
+    );
     let (out, _) = job.run_with(&p, DEFAULT_API_KEY, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("per day"), "{}", stderr(&out));
@@ -434,7 +438,7 @@ fn plan_and_dry_run_send_nothing() {
     let server = Server::start(ServerConfig::default());
     let job = Job::new();
     job.add_photos(3);
-    let copy = std::fs::read(job.input.join("p0000.jpg")).unwrap();
+    let copy = std::fs::read(job.input.join("p000.jpg")).unwrap();
     job.add("copy.jpg", &copy);
     job.add("notes.txt", b"text");
     let p = job.pipeline(&server, "", "");
@@ -531,11 +535,12 @@ fn a_thousand_uploads_at_concurrency_16_each_stored_once() {
             &fixtures::jpeg_rgb(32, 8, &rgb),
         );
     }
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("  retries: 4\n", "  retries: 4\n  concurrency: 16\n");
-    std::fs::write(&p, text).unwrap();
+    let p = job.pipeline(
+        &server,
+        "",
+        "  concurrency: 16
+",
+    );
     server.push_faults((0..20).map(|i| {
         if i % 2 == 0 {
             Fault::Status503
@@ -557,11 +562,12 @@ fn a_hung_answer_times_out_and_is_retried() {
     let job = Job::new();
     job.add_photos(2);
     server.push_faults([Fault::Hang]);
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("  timeout: 10\n", "  timeout: 1\n");
-    std::fs::write(&p, text).unwrap();
+    let p = job.pipeline(
+        &server,
+        "",
+        "  timeout: 1
+",
+    );
     let (out, report) = job.run_with(&p, DEFAULT_API_KEY, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(server.stored().len(), 2);
@@ -578,12 +584,13 @@ fn rate_limit_spaces_the_requests() {
     let server = Server::start(ServerConfig::default());
     let job = Job::new();
     job.add_photos(6);
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p).unwrap().replace(
-        "  timeout: 10\n",
-        "  timeout: 10\n  rate_limit: 10\n  concurrency: 6\n",
+    let p = job.pipeline(
+        &server,
+        "",
+        "  rate_limit: 10
+  concurrency: 6
+",
     );
-    std::fs::write(&p, text).unwrap();
     let started = std::time::Instant::now();
     let (out, _) = job.run_with(&p, DEFAULT_API_KEY, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -638,11 +645,12 @@ fn a_host_that_goes_away_and_comes_back_loses_nothing() {
     let job = Job::new();
     job.add_photos(4);
     server.set_default_fault(Fault::Status503);
-    let p = job.pipeline(&server, "", "");
-    let text = std::fs::read_to_string(&p)
-        .unwrap()
-        .replace("  retries: 4\n", "  retries: 8\n");
-    std::fs::write(&p, text).unwrap();
+    let p = job.pipeline(
+        &server,
+        "",
+        "  retries: 8
+",
+    );
     let handle = {
         let p = p.clone();
         let report = job.report();

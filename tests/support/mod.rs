@@ -55,3 +55,16 @@ pub fn line_for<'a>(report: &'a [serde_json::Value], name: &str) -> &'a serde_js
         .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(name)))
         .unwrap_or_else(|| panic!("no report line for {name}: {report:#?}"))
 }
+
+/// Writes `n` distinct photo-like JPEGs `p000.jpg`, `p001.jpg`, ... of `w`×`h` into `dir`.
+pub fn write_photos(dir: &Path, n: u32, w: u32, h: u32) {
+    std::fs::create_dir_all(dir).expect("create photo folder");
+    for i in 0..n {
+        let rgb = fixtures::photo_like_rgb(w, h, i + 1);
+        std::fs::write(
+            dir.join(format!("p{i:03}.jpg")),
+            fixtures::jpeg_rgb(w, h, &rgb),
+        )
+        .expect("write photo");
+    }
+}
