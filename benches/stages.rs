@@ -4,27 +4,28 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pixpipe::config::{DecodeMode, Filter};
-use pixpipe::probe::{md5_hex, probe_bytes};
-use pixpipe::transform::{Settings, resize, transform};
+use pixpipe::{
+    DecodeMode, Filter, Pixels, TransformSettings, decode_jpeg, encode_jpeg, md5_hex, probe_bytes,
+    resize, transform,
+};
 
-fn settings(decode: DecodeMode) -> Settings {
-    Settings::jpeg(1600, 85, Filter::Lanczos3, decode)
+fn settings(decode: DecodeMode) -> TransformSettings {
+    TransformSettings::jpeg(1600, 85, Filter::Lanczos3, decode)
 }
 
 fn stages(c: &mut Criterion) {
-    let src = pixpipe::bench::generated_jpeg(4000, 3000, 1);
+    let src = pixpipe::generated_jpeg(4000, 3000, 1);
     let mut g = c.benchmark_group("decode");
     g.sample_size(10);
     g.bench_function("full", |b| {
-        b.iter(|| pixpipe::jpeg::decode(black_box(&src), 4000, 3000, false, 1 << 30).unwrap())
+        b.iter(|| decode_jpeg(black_box(&src), 4000, 3000, false, 1 << 30).unwrap())
     });
     g.bench_function("scaled_to_1600", |b| {
-        b.iter(|| pixpipe::jpeg::decode(black_box(&src), 1600, 1200, true, 1 << 30).unwrap())
+        b.iter(|| decode_jpeg(black_box(&src), 1600, 1200, true, 1 << 30).unwrap())
     });
     g.finish();
 
-    let half = pixpipe::jpeg::decode(&src, 2000, 1500, true, 1 << 30).unwrap();
+    let half = decode_jpeg(&src, 2000, 1500, true, 1 << 30).unwrap();
     let mut g = c.benchmark_group("resize_2000_to_1600");
     g.sample_size(10);
     for filter in [
@@ -33,9 +34,9 @@ fn stages(c: &mut Criterion) {
         Filter::CatmullRom,
         Filter::Lanczos3,
     ] {
-        g.bench_function(format!("{filter:?}").to_lowercase(), |b| {
+        g.bench_function(filter.name(), |b| {
             b.iter_batched(
-                || pixpipe::transform::Pixels {
+                || Pixels {
                     data: half.data.clone(),
                     ..half
                 },
@@ -47,7 +48,7 @@ fn stages(c: &mut Criterion) {
     g.finish();
 
     let small = resize(
-        pixpipe::transform::Pixels {
+        Pixels {
             data: half.data.clone(),
             ..half
         },
@@ -59,9 +60,7 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     g.sample_size(10);
     g.bench_function("jpeg_1600x1200_q85", |b| {
-        b.iter(|| {
-            pixpipe::jpeg::encode(black_box(&small), 85, None, None, &mut Vec::new()).unwrap()
-        })
+        b.iter(|| encode_jpeg(black_box(&small), 85, None, None, &mut Vec::new()).unwrap())
     });
     g.finish();
 
@@ -75,7 +74,7 @@ fn stages(c: &mut Criterion) {
     g.sample_size(10);
     for mode in [DecodeMode::Scaled, DecodeMode::Full] {
         let s = settings(mode);
-        g.bench_function(format!("{mode:?}").to_lowercase(), |b| {
+        g.bench_function(mode.name(), |b| {
             b.iter(|| {
                 let p = probe_bytes("bench.jpg".into(), src.clone()).unwrap();
                 transform(&p, &s).unwrap()

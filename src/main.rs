@@ -1,4 +1,4 @@
 fn main() {
-    pixpipe::memory::keep_freed_buffers();
-    std::process::exit(pixpipe::cli::main());
+    pixpipe::keep_freed_buffers();
+    std::process::exit(pixpipe::run_cli());
 }

@@ -198,56 +198,6 @@ fn awkward_file_names_are_handled() {
 }
 
 #[test]
-fn a_file_that_vanishes_or_changes_after_the_scan() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    let yaml = format!(
-        "version: 1\ninput:\n  paths: [\"{}\"]\ntarget:\n  dir:\n    path: \"{}\"\n",
-        input.display(),
-        dir.path().join("out").display()
-    );
-    let lp = pixpipe::config::LoadedPipeline {
-        file: "p.yaml".into(),
-        base_dir: dir.path().to_path_buf(),
-        pipeline: pixpipe::config::parse(&yaml, Path::new("p.yaml")).unwrap(),
-        literal_key: false,
-        ledger_at: None,
-    };
-    let stage = pixpipe::engine::Stage {
-        settings: pixpipe::transform::Settings::from_pipeline(&lp.pipeline),
-        lp: std::sync::Arc::new(lp),
-        ledger: None,
-        target_key: "t".into(),
-        claims: std::sync::Arc::new(pixpipe::engine::Claims::new(false)),
-        roots: vec![input.clone()],
-        still_there: std::sync::Arc::new(|_: &pixpipe::ledger::OutputRow| true),
-        plan: false,
-    };
-    let path = input.join("a.jpg");
-    std::fs::write(&path, small_jpeg(1)).unwrap();
-    let found = pixpipe::scan::Found {
-        path: path.clone(),
-        size: 1,
-        mtime_ns: 1,
-    };
-    // Changed since the scan: it is read as it is now, whole.
-    match pixpipe::engine::prepare(&stage, found.clone()) {
-        pixpipe::engine::Prepared::Ready(r) => assert_eq!(r.output.width, Some(32)),
-        pixpipe::engine::Prepared::Finished(o, _) => panic!("{o:?}"),
-    }
-    // Gone since the scan: a failure with the reason.
-    std::fs::remove_file(&path).unwrap();
-    match pixpipe::engine::prepare(&stage, found) {
-        pixpipe::engine::Prepared::Finished(o, _) => {
-            assert_eq!(o.state, pixpipe::report::State::Failed);
-            assert!(o.reason.unwrap().contains("cannot read"));
-        }
-        pixpipe::engine::Prepared::Ready(_) => panic!("a vanished file cannot be ready"),
-    }
-}
-
-#[test]
 fn a_file_over_its_time_limit_is_left_behind_and_the_run_ends() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");

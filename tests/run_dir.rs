@@ -104,7 +104,7 @@ fn outputs_are_deterministic_and_md5s_recorded() {
     );
     let (_, first) = s.run("resize:\n  width: 120\n");
     let a = std::fs::read(output_of(&first[0])).unwrap();
-    assert_eq!(first[0]["output_md5"], pixpipe::probe::md5_hex(&a).as_str());
+    assert_eq!(first[0]["output_md5"], pixpipe::md5_hex(&a).as_str());
     // A fresh ledger and output folder: same input and settings give the same bytes.
     std::fs::remove_dir_all(s.dir.path().join("out")).unwrap();
     std::fs::remove_file(s.dir.path().join("ledger.sqlite")).unwrap();

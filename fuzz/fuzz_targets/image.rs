@@ -2,16 +2,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pixpipe::config::{DecodeMode, Filter};
-use pixpipe::transform::Settings;
+use pixpipe::{DecodeMode, Filter, TransformSettings};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(probe) = pixpipe::probe::probe_bytes("fuzz".into(), data.to_vec()) else { return };
-    let settings = Settings {
+    let Ok(probe) = pixpipe::probe_bytes("fuzz".into(), data.to_vec()) else { return };
+    let settings = TransformSettings {
         max_pixels: 4_000_000,
-        ..Settings::jpeg(64, 80, Filter::Bilinear, DecodeMode::Scaled)
+        ..TransformSettings::jpeg(64, 80, Filter::Bilinear, DecodeMode::Scaled)
     };
-    if let Ok(out) = pixpipe::transform::transform(&probe, &settings) {
-        assert!(out.width.unwrap_or(1) <= 64 || out.passthrough);
+    if let Ok(out) = pixpipe::transform(&probe, &settings) {
+        assert!(out.width.unwrap_or(1) <= 64 || out.bytes == data);
     }
 });

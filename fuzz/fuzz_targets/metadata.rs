@@ -2,16 +2,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pixpipe::container;
-use pixpipe::format::MediaFormat;
+use pixpipe::MediaFormat;
 
 fuzz_target!(|data: &[u8]| {
     for format in [MediaFormat::Jpeg, MediaFormat::Png, MediaFormat::Webp, MediaFormat::Tiff, MediaFormat::Gif] {
-        let blocks = container::blocks(format, data);
-        let meta = pixpipe::metadata::read(&blocks);
+        let meta = pixpipe::read_metadata(format, data);
         assert!((1..=8).contains(&meta.orientation));
     }
-    let _ = pixpipe::xmp::parse(data);
-    let _ = pixpipe::metadata::parse_iptc(data);
-    let _ = container::jpeg_scan_offset(data);
+    let _ = pixpipe::parse_xmp(data);
+    let _ = pixpipe::parse_iptc(data);
+    let _ = pixpipe::jpeg_scan_offset(data);
 });

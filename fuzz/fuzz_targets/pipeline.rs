@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(e) = pixpipe::config::parse(text, std::path::Path::new("fuzz.yaml")) {
+        if let Err(e) = pixpipe::parse_pipeline(text, std::path::Path::new("fuzz.yaml")) {
             assert!(e.to_string().starts_with("fuzz.yaml"));
         }
     }

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pixpipe::template::{Fields, Template};
+use pixpipe::{Fields, Template};
 
 struct Echo;
 

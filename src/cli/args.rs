@@ -1,0 +1,180 @@
+//! The command line as clap reads it. Names of values are the pipeline file's
+//! own (`catmull-rom`), so the two never disagree.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{DecodeMode, Filter};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pixpipe",
+    version,
+    about = "Resize photo archives and publish them exactly once."
+)]
+pub struct Cli {
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print a line for every file.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerAction {
+    /// Counts and bytes per target and state.
+    Stats,
+    /// One line per output: state, source md5, location, source path.
+    List,
+    /// Every output row, as CSV or JSON Lines.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+    /// Forget outputs by source md5 or source path, so the next run sends them again.
+    Forget {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline file.
+    Run {
+        pipeline: PathBuf,
+        /// Worker threads for decoding and encoding (default: the pipeline's `jobs`, else all cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Write one JSON line per file here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Do everything except writing outputs and the ledger.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a pipeline file and print it resolved, with secrets hidden.
+    Check { pipeline: PathBuf },
+    /// Tell what a run would do (new, already there, duplicates, skipped) without doing it.
+    Plan {
+        pipeline: PathBuf,
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Print the counts as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload files to a Chevereto host without a pipeline file.
+    ///
+    /// The key is read from the environment variable CHEVERETO_API_KEY, never from the command line.
+    Upload {
+        #[command(flatten)]
+        one_off: OneOff,
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure resize throughput on this machine, per filter and decode mode.
+    Bench {
+        /// Photos to measure on (default: a generated set of 12 MP photo-like JPEGs).
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 1600)]
+        width: u32,
+        #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+        quality: u8,
+        /// Filters to compare (repeat or comma-separate).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Filter::Lanczos3])]
+        filter: Vec<Filter>,
+        /// Decode modes to compare.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [DecodeMode::Scaled])]
+        decode: Vec<DecodeMode>,
+        /// Threads for the end-to-end figure (default: all cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// At most this many files from DIR.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look into the ledger: what was sent where.
+    Ledger {
+        /// The ledger file (default: the user's data folder).
+        #[arg(long, global = true)]
+        ledger: Option<PathBuf>,
+        /// Take the ledger path from this pipeline file.
+        #[arg(long, global = true)]
+        pipeline: Option<PathBuf>,
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+    /// Show what pixpipe reads from files: format, size, title, date, orientation, hashes.
+    Inspect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The options of `pixpipe upload`.
+#[derive(Debug, clap::Args)]
+pub struct OneOff {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The host's base URL (or CHEVERETO_URL).
+    #[arg(long, env = "CHEVERETO_URL")]
+    pub url: String,
+    /// Album id (as in the album's URL).
+    #[arg(long)]
+    pub album: Option<String>,
+    /// Title for every file (default: each file's own metadata, then its name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Description for every file.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Comma-separated tags.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Resize to this width first (0 keeps the size).
+    #[arg(long, default_value_t = 1600)]
+    pub width: u32,
+    /// Where the ledger lives (default: the user's data folder).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+}
+
+impl ValueEnum for Filter {
+    fn value_variants<'a>() -> &'a [Self] {
+        Filter::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+impl ValueEnum for DecodeMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        DecodeMode::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}

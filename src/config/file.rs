@@ -1,0 +1,373 @@
+//! The pipeline file as written: one serde type per section, unknown keys rejected,
+//! defaults filled in. Values are checked by their own types (see `values`) while they
+//! are read, so a mistake is reported where it was written.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::template::Template;
+use super::values::Glob;
+use super::values::{
+    AnswerFormat, Auth, DecodeMode, Expiration, Filter, Jobs, OutputFormat, Quality, Rgb, Seconds,
+    Secret, SourceMode, Text, Version, Width,
+};
+
+/// The whole pipeline file, as written (`version: 1`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// Schema version; only `1` exists.
+    pub version: Version,
+    #[serde(default)]
+    pub input: Input,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub resize: Resize,
+    #[serde(default)]
+    pub encode: Encode,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub ledger: Ledger,
+    #[serde(default)]
+    pub upload: Upload,
+    pub target: Target,
+    /// Worker threads for the CPU stages; the number of cores when absent.
+    #[serde(default)]
+    pub jobs: Option<Jobs>,
+}
+
+/// Where files come from.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// Folders or single files; relative paths are taken from the pipeline file's folder.
+    #[serde(default)]
+    pub paths: Vec<Text>,
+    /// Globs matched against each file's path relative to its root; all files when empty.
+    #[serde(default)]
+    pub include: Vec<Glob>,
+    /// Globs that remove files (and whole folders) from the scan.
+    #[serde(default)]
+    pub exclude: Vec<Glob>,
+    #[serde(default)]
+    pub follow_symlinks: bool,
+    /// Take dot-files and dot-folders too.
+    #[serde(default)]
+    pub hidden: bool,
+    /// Remote images for the host to fetch itself (chevereto target only).
+    #[serde(default)]
+    pub urls: Vec<Text>,
+}
+
+/// How titles, descriptions and tags are made from each file's metadata.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    #[serde(default = "default_title")]
+    pub title: Template,
+    #[serde(default = "default_description")]
+    pub description: Template,
+    #[serde(default = "default_tags")]
+    pub tags: Vec<Template>,
+}
+
+fn default_title() -> Template {
+    Template::parse("{title|stem_title}").expect("built-in template")
+}
+fn default_description() -> Template {
+    Template::parse("{description}").expect("built-in template")
+}
+fn default_tags() -> Vec<Template> {
+    vec![Template::parse("{keywords}").expect("built-in template")]
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata {
+            title: default_title(),
+            description: default_description(),
+            tags: default_tags(),
+        }
+    }
+}
+
+/// The resize step.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resize {
+    /// Target width after orientation; images are kept as they are when absent.
+    #[serde(default = "default_width")]
+    pub width: Option<Width>,
+    #[serde(default)]
+    pub filter: Filter,
+    /// Enlarge images narrower than `width` (off: they keep their size).
+    #[serde(default)]
+    pub upscale: bool,
+    /// `scaled` lets the JPEG decoder shrink by 1/2, 1/4 or 1/8 while decoding.
+    #[serde(default)]
+    pub decode: DecodeMode,
+}
+
+fn default_width() -> Option<Width> {
+    Some(Width(1600))
+}
+
+impl Default for Resize {
+    fn default() -> Self {
+        Resize {
+            width: default_width(),
+            filter: Filter::default(),
+            upscale: false,
+            decode: DecodeMode::default(),
+        }
+    }
+}
+
+/// The encode step.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encode {
+    #[serde(default)]
+    pub format: OutputFormat,
+    #[serde(default = "default_quality")]
+    pub quality: Quality,
+    /// Colour that transparent pixels are laid on when the output has no alpha.
+    #[serde(default)]
+    pub background: Rgb,
+    /// Copy the source EXIF (without Orientation, thumbnail and maker notes).
+    #[serde(default = "yes")]
+    pub keep_exif: bool,
+    /// Keep GPS position tags; off by default because they reveal where people live.
+    #[serde(default)]
+    pub keep_gps: bool,
+    /// Copy the ICC colour profile, so wide-gamut photos keep their colours.
+    #[serde(default = "yes")]
+    pub keep_icc: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_quality() -> Quality {
+    Quality(85)
+}
+
+impl Default for Encode {
+    fn default() -> Self {
+        Encode {
+            format: OutputFormat::default(),
+            quality: default_quality(),
+            background: Rgb::default(),
+            keep_exif: true,
+            keep_gps: false,
+            keep_icc: true,
+        }
+    }
+}
+
+/// Guards against files that would take unbounded memory or time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest image (width × height, in millions of pixels) that will be decoded.
+    #[serde(default = "default_max_megapixels")]
+    pub max_megapixels: u32,
+    /// Largest file, in MiB, that will be read.
+    #[serde(default = "default_max_file_mib")]
+    pub max_file_mib: u32,
+    /// Seconds one file may take to read, decode and encode; a file still not done then
+    /// is reported as failed and the run goes on without it.
+    #[serde(default = "default_file_seconds")]
+    pub file_seconds: Seconds,
+}
+
+fn default_file_seconds() -> Seconds {
+    Seconds(300.0)
+}
+
+fn default_max_megapixels() -> u32 {
+    250
+}
+fn default_max_file_mib() -> u32 {
+    1024
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_megapixels: default_max_megapixels(),
+            max_file_mib: default_max_file_mib(),
+            file_seconds: default_file_seconds(),
+        }
+    }
+}
+
+/// Where the record of processed files lives.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ledger {
+    /// SQLite file; the platform's data folder when absent.
+    #[serde(default)]
+    pub path: Option<Text>,
+}
+
+/// Upload tuning (the chevereto target).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u16,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u16,
+    /// Uploads per second at most; unlimited when absent.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    /// Seconds one request may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// Extra attempts after a transient failure.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+fn default_concurrency() -> u16 {
+    4
+}
+fn default_batch_size() -> u16 {
+    16
+}
+fn default_timeout() -> u32 {
+    120
+}
+fn default_retries() -> u32 {
+    5
+}
+
+impl Default for Upload {
+    fn default() -> Self {
+        Upload {
+            concurrency: default_concurrency(),
+            batch_size: default_batch_size(),
+            rate_limit: None,
+            timeout: default_timeout(),
+            retries: default_retries(),
+        }
+    }
+}
+
+/// Where outputs go: exactly one of the targets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<DirTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chevereto: Option<CheveretoTarget>,
+}
+
+/// Writes outputs under a folder.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirTarget {
+    pub path: Text,
+    /// Output name relative to `path`; `{ext}` is the output format's extension.
+    #[serde(default = "default_name")]
+    pub name: Template,
+    /// JSON Lines manifest, relative to `path`.
+    #[serde(default = "default_manifest")]
+    pub manifest: Text,
+}
+
+fn default_name() -> Template {
+    Template::parse("{date:%Y/%m}/{stem}.{ext}").expect("built-in template")
+}
+fn default_manifest() -> Text {
+    Text("manifest.jsonl".into())
+}
+
+/// A Chevereto API v1.1 host, and every parameter its upload call takes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheveretoTarget {
+    /// Base URL; pixpipe posts to exactly `{url}/api/1/upload`.
+    pub url: Text,
+    /// Normally `${CHEVERETO_API_KEY}`; never printed, logged or stored.
+    pub api_key: Secret,
+    /// Send the key as the `X-API-Key` header (default) or as the `key` form field.
+    #[serde(default)]
+    pub auth: Auth,
+    /// How the file travels: a multipart file part (default) or a base64 text field.
+    #[serde(default)]
+    pub source: SourceMode,
+    /// The answer format asked for; all three are understood.
+    #[serde(default)]
+    pub format: AnswerFormat,
+    /// Album for every upload (its encoded id, as in its URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album_id: Option<Text>,
+    /// Album per input folder: the longest folder (relative to its input root) that holds the file wins.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub albums: BTreeMap<String, Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<u32>,
+    /// Server-side resize width (pixpipe usually resizes itself; see `resize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<Width>,
+    /// Seconds or an ISO-8601 duration (`PT1H`, `P3D`, ...); checked before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Expiration>,
+    #[serde(default)]
+    pub nsfw: bool,
+    /// Ask the host to date the upload from its EXIF (admin keys only).
+    #[serde(default)]
+    pub use_file_date: bool,
+    /// Send the title, description and tags made by `metadata` (the host would strip non-ASCII).
+    #[serde(default = "yes")]
+    pub send_metadata: bool,
+    /// Allow `http://` to a host that is not this machine (the key would travel in clear).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+impl Pipeline {
+    /// A pipeline with every section at its default (the one-off `upload` command).
+    pub fn with_target(target: Target) -> Pipeline {
+        Pipeline {
+            version: Version(1),
+            input: Input::default(),
+            metadata: Metadata::default(),
+            resize: Resize::default(),
+            encode: Encode::default(),
+            limits: Limits::default(),
+            ledger: Ledger::default(),
+            upload: Upload::default(),
+            target,
+            jobs: None,
+        }
+    }
+}
+
+impl CheveretoTarget {
+    /// A host with every optional parameter at its default.
+    pub fn new(url: Text, api_key: Secret) -> CheveretoTarget {
+        CheveretoTarget {
+            url,
+            api_key,
+            auth: Auth::default(),
+            source: SourceMode::default(),
+            format: AnswerFormat::default(),
+            album_id: None,
+            albums: BTreeMap::new(),
+            category_id: None,
+            width: None,
+            expiration: None,
+            nsfw: false,
+            use_file_date: false,
+            send_metadata: true,
+            allow_insecure_http: false,
+        }
+    }
+}

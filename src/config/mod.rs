@@ -1,0 +1,290 @@
+//! The pipeline file: what the user declares, parsed and checked once, then
+//! resolved with the command line into one [`RunPlan`].
+//!
+//! Owns: the file as written (`file`), its value types (`values`), templates, the
+//! locations of keys for errors (`locate`), and the plan (`plan`).
+//! Must not: touch the file system beyond reading the pipeline file, or know how a
+//! stage or a target works; stages receive the plan, never the file.
+
+mod file;
+mod locate;
+mod plan;
+pub mod template;
+mod values;
+
+use std::path::{Path, PathBuf};
+
+use locate::{first_line, key_path_at, locate_key, strip_position};
+
+pub use file::*;
+pub use plan::*;
+pub use values::*;
+
+/// A pipeline file that could not be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: file is {size} bytes; a pipeline file is at most 1 MiB")]
+    TooBig { path: PathBuf, size: u64 },
+    /// The parser's word, located.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    /// A rule across several keys.
+    #[error("{path}: {rule}")]
+    Rule { path: PathBuf, rule: RuleError },
+    /// A value that read well but cannot be used (a ledger folder that does not exist).
+    #[error("{}: {key}: {message}", at_position(path, *at))]
+    Value {
+        path: PathBuf,
+        at: Option<(u64, u64)>,
+        key: &'static str,
+        message: String,
+    },
+}
+
+fn at_position(path: &Path, at: Option<(u64, u64)>) -> String {
+    match at {
+        Some((line, col)) => format!("{}:{line}:{col}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// The rules that no single value can check by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("target: give either dir or chevereto, not both")]
+    TwoTargets,
+    #[error("target: give a dir or a chevereto target")]
+    NoTarget,
+    #[error("input.paths: list at least one folder or file")]
+    NoInput,
+    #[error("input.urls: URLs can only be sent to a chevereto target")]
+    UrlsNeedChevereto,
+    #[error("limits.max_megapixels must be at least 1")]
+    NoMegapixels,
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+}
+
+/// A loaded pipeline plus the folder its relative paths are taken from.
+#[derive(Debug, Clone)]
+pub struct LoadedPipeline {
+    pub file: PathBuf,
+    pub base_dir: PathBuf,
+    pub pipeline: Pipeline,
+    /// The file holds an API key written out (not `${...}`): it must not be readable by others.
+    pub literal_key: bool,
+    /// Where `ledger.path` is written (line, column), for errors about it.
+    pub ledger_at: Option<(u64, u64)>,
+}
+
+impl LoadedPipeline {
+    /// Resolves a path written in the file against the file's own folder.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() || self.base_dir == Path::new(".") {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+/// The biggest pipeline file read; a real one is a few KiB.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads and checks a pipeline file.
+pub fn load(path: &Path) -> Result<LoadedPipeline, ConfigError> {
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ConfigError::TooBig {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(read_err)?;
+    let pipeline = parse(&text, path)?;
+    let base_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let literal_key = text.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("api_key:")
+            .is_some_and(|v| !v.trim().is_empty() && !v.contains("${"))
+    });
+    let ledger_at = locate_key(&text, "ledger.path");
+    Ok(LoadedPipeline {
+        file: path.to_path_buf(),
+        base_dir,
+        pipeline,
+        literal_key,
+        ledger_at,
+    })
+}
+
+/// Parses pipeline text; `path` only names the file in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 64,
+            max_nodes: 100_000,
+            max_aliases: 1_000,
+        },
+    };
+    let pipeline: Pipeline = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
+        let message = strip_position(&first_line(&e.to_string()));
+        let message = match key_path_at(text, line) {
+            Some(key)
+                if !message.contains(&format!("`{}`", key.rsplit('.').next().unwrap_or(""))) =>
+            {
+                format!("{key}: {message}")
+            }
+            _ => message,
+        };
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    check(&pipeline).map_err(|rule| ConfigError::Rule {
+        path: path.to_path_buf(),
+        rule,
+    })?;
+    Ok(pipeline)
+}
+
+/// Cross-field rules that no single value can check by itself.
+fn check(p: &Pipeline) -> Result<(), RuleError> {
+    match (&p.target.dir, &p.target.chevereto) {
+        (Some(_), Some(_)) => return Err(RuleError::TwoTargets),
+        (None, None) => return Err(RuleError::NoTarget),
+        _ => {}
+    }
+    if p.input.paths.is_empty() && p.input.urls.is_empty() {
+        return Err(RuleError::NoInput);
+    }
+    if let Some(c) = &p.target.chevereto {
+        UploadEndpoint::new(c.url.as_str(), c.allow_insecure_http)?;
+    }
+    if !p.input.urls.is_empty() && p.target.chevereto.is_none() {
+        return Err(RuleError::UrlsNeedChevereto);
+    }
+    if p.limits.max_megapixels == 0 {
+        return Err(RuleError::NoMegapixels);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "KEY").then(|| "chv_x_y".to_string())
+    }
+
+    #[test]
+    fn interpolates_env_and_escapes() {
+        assert_eq!(interpolate_env("a${KEY}b", env).unwrap(), "achv_x_yb");
+        assert_eq!(interpolate_env("$$5 and $x", env).unwrap(), "$5 and $x");
+        assert!(
+            interpolate_env("${MISSING}", env)
+                .unwrap_err()
+                .to_string()
+                .contains("MISSING is not set")
+        );
+        assert!(interpolate_env("${KEY", env).is_err());
+        assert!(interpolate_env("${a-b}", env).is_err());
+    }
+
+    #[test]
+    fn secret_never_shows() {
+        let s = Secret::new("chv_1_SECRETSECRET".into());
+        assert_eq!(format!("{s:?}"), "***");
+    }
+
+    const MINIMAL: &str = "version: 1\ninput:\n  paths: [a]\ntarget:\n  dir:\n    path: out\n";
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let p = parse(MINIMAL, Path::new("p.yaml")).unwrap();
+        assert_eq!(p.resize.width, Some(Width(1600)));
+        assert_eq!(p.encode.quality, Quality(85));
+        assert!(!p.input.follow_symlinks);
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text, Path::new("p.yaml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let e = error_of(
+            "version: 1\ninput:\n  paths: [a]\n  colour: red\ntarget:\n  dir:\n    path: out\n",
+        );
+        assert!(e.starts_with("p.yaml:4:"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = error_of(
+            "version: 1\ninput:\n  paths: [a]\nresize:\n  width: 0\ntarget:\n  dir:\n    path: out\n",
+        );
+        assert!(e.starts_with("p.yaml:5:"), "{e}");
+        assert!(e.contains("width"), "{e}");
+        let e = error_of(
+            "version: 1\ninput:\n  paths: [a]\nencode:\n  quality: -3\ntarget:\n  dir:\n    path: out\n",
+        );
+        assert!(e.starts_with("p.yaml:5:"), "{e}");
+        assert!(e.contains("quality"), "{e}");
+    }
+
+    #[test]
+    fn type_errors_name_the_dotted_key() {
+        let e = error_of(
+            "version: 1\ninput:\n  paths: [a]\n  follow_symlinks: maybe\ntarget:\n  dir:\n    path: o\n",
+        );
+        assert!(e.starts_with("p.yaml:4:"), "{e}");
+        assert!(e.contains("input.follow_symlinks"), "{e}");
+    }
+
+    #[test]
+    fn missing_env_var_is_located() {
+        let e = error_of(
+            "version: 1\ninput:\n  paths: [a]\ntarget:\n  dir:\n    path: ${PIXPIPE_TEST_SURELY_UNSET}\n",
+        );
+        assert!(e.starts_with("p.yaml:6:"), "{e}");
+        assert!(e.contains("PIXPIPE_TEST_SURELY_UNSET is not set"), "{e}");
+    }
+
+    #[test]
+    fn version_and_target_rules() {
+        assert!(
+            error_of("version: 2\ninput:\n  paths: [a]\ntarget:\n  dir:\n    path: o\n")
+                .contains("version")
+        );
+        assert!(error_of("version: 1\ninput:\n  paths: [a]\ntarget: {}\n").contains("target"));
+    }
+}

@@ -1,0 +1,387 @@
+//! The run plan: the pipeline file and the command line resolved once into the
+//! values the stages use. Paths are absolute or taken from the file's folder, the
+//! target is one enum, the endpoint is checked, defaults are filled. Nothing
+//! downstream looks at the file as written again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::template::Template;
+use super::values::{
+    AnswerFormat, Auth, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret, SourceMode,
+    UploadEndpoint,
+};
+use super::{ConfigError, LoadedPipeline, RuleError};
+
+/// How chatty the run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
+
+/// What a run does with the files it prepares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Deliver and record.
+    #[default]
+    Deliver,
+    /// Prepare everything, deliver and record nothing.
+    DryRun,
+    /// Only count: no transform, no delivery, no recording.
+    Plan,
+}
+
+impl Mode {
+    /// Whether this run writes outputs, the ledger and the manifest.
+    pub fn delivers(self) -> bool {
+        self == Mode::Deliver
+    }
+}
+
+/// What the command line adds to a pipeline file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub jobs: Option<usize>,
+    pub report: Option<PathBuf>,
+    pub verbosity: Verbosity,
+    pub mode: Mode,
+}
+
+/// Everything one run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The pipeline file (or "(command line)"), for messages and the ledger's run rows.
+    pub source: PathBuf,
+    pub scan: ScanPlan,
+    /// Remote images for the host to fetch (chevereto only).
+    pub urls: Vec<String>,
+    pub metadata: MetadataPlan,
+    pub transform: TransformSettings,
+    pub max_file_mib: u32,
+    /// How long one file may take before the run leaves it behind.
+    pub file_time_limit: Duration,
+    pub jobs: usize,
+    pub ledger: LedgerPlan,
+    /// Ledger rows committed together (upload answers are committed one by one).
+    pub batch_size: usize,
+    pub target: TargetPlan,
+    pub mode: Mode,
+    pub report: Option<PathBuf>,
+    pub verbosity: Verbosity,
+}
+
+/// What to walk and what to keep.
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    /// Absolute input roots.
+    pub roots: Vec<PathBuf>,
+    pub include: Vec<Glob>,
+    pub exclude: Vec<Glob>,
+    pub follow_symlinks: bool,
+    pub hidden: bool,
+}
+
+/// How titles, descriptions and tags are made.
+#[derive(Debug, Clone)]
+pub struct MetadataPlan {
+    pub title: Template,
+    pub description: Template,
+    pub tags: Vec<Template>,
+}
+
+/// The settings that decide an output's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformSettings {
+    pub width: Option<u32>,
+    pub upscale: bool,
+    pub filter: Filter,
+    pub decode: DecodeMode,
+    pub format: OutputFormat,
+    pub quality: u8,
+    pub background: [u8; 3],
+    pub keep_exif: bool,
+    pub keep_gps: bool,
+    pub keep_icc: bool,
+    pub max_pixels: u64,
+}
+
+impl TransformSettings {
+    /// A plain job: JPEG at `quality`, `width` wide, with the defaults of a pipeline file.
+    pub fn jpeg(width: u32, quality: u8, filter: Filter, decode: DecodeMode) -> TransformSettings {
+        TransformSettings {
+            width: Some(width),
+            upscale: false,
+            filter,
+            decode,
+            format: OutputFormat::Jpeg,
+            quality,
+            background: [255, 255, 255],
+            keep_exif: true,
+            keep_gps: false,
+            keep_icc: true,
+            max_pixels: 250_000_000,
+        }
+    }
+}
+
+/// Where the ledger lives.
+#[derive(Debug, Clone)]
+pub struct LedgerPlan {
+    pub path: PathBuf,
+    /// Set in the file (`ledger.path`), rather than the default place.
+    pub explicit: bool,
+    /// Where `ledger.path` is written (line, column).
+    pub at: Option<(u64, u64)>,
+    /// The pipeline file, to locate errors about `ledger.path`.
+    pub file: PathBuf,
+}
+
+impl LedgerPlan {
+    /// An error about `ledger.path`, located like a parse error.
+    pub fn error(&self, message: String) -> ConfigError {
+        ConfigError::Value {
+            path: self.file.clone(),
+            at: self.at,
+            key: "ledger.path",
+            message,
+        }
+    }
+}
+
+/// Where outputs go.
+#[derive(Debug, Clone)]
+pub enum TargetPlan {
+    Dir(DirPlan),
+    Chevereto(Box<CheveretoPlan>),
+}
+
+/// The folder target.
+#[derive(Debug, Clone)]
+pub struct DirPlan {
+    pub root: PathBuf,
+    pub name: Template,
+    /// Relative to `root`.
+    pub manifest: String,
+}
+
+/// A Chevereto host and every parameter of its upload call.
+#[derive(Debug, Clone)]
+pub struct CheveretoPlan {
+    pub endpoint: UploadEndpoint,
+    pub api_key: Secret,
+    pub auth: Auth,
+    pub source: SourceMode,
+    pub format: AnswerFormat,
+    pub album_id: Option<String>,
+    /// Album per input folder (relative to its root).
+    pub albums: BTreeMap<String, String>,
+    pub category_id: Option<u32>,
+    pub width: Option<u32>,
+    pub expiration: Option<Expiration>,
+    pub nsfw: bool,
+    pub use_file_date: bool,
+    pub send_metadata: bool,
+    pub concurrency: usize,
+    pub batch_size: usize,
+    /// Uploads per second at most.
+    pub rate_limit: Option<f64>,
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+impl CheveretoPlan {
+    /// The album for a file: the longest mapped folder that holds it, else the fixed album.
+    pub fn album_for(&self, rel_dir: Option<&Path>) -> Option<String> {
+        let rel = rel_dir.unwrap_or(Path::new(""));
+        self.albums
+            .iter()
+            .filter(|(folder, _)| rel.starts_with(Path::new(folder.as_str())))
+            .max_by_key(|(folder, _)| Path::new(folder.as_str()).components().count())
+            .map(|(_, id)| id.clone())
+            .or_else(|| self.album_id.clone())
+    }
+}
+
+impl RunPlan {
+    /// Resolves a loaded pipeline file and the command line's options into a plan.
+    pub fn resolve(lp: &LoadedPipeline, opts: &RunOptions) -> Result<RunPlan, ConfigError> {
+        let p = &lp.pipeline;
+        let target = match (&p.target.dir, &p.target.chevereto) {
+            (Some(d), None) => TargetPlan::Dir(DirPlan {
+                root: lp.resolve(d.path.as_str()),
+                name: d.name.clone(),
+                manifest: d.manifest.as_str().to_string(),
+            }),
+            (None, Some(c)) => TargetPlan::Chevereto(Box::new(chevereto_plan(lp, c)?)),
+            (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoTargets)),
+            (None, None) => return Err(rule(lp, RuleError::NoTarget)),
+        };
+        let ledger = ledger_plan(lp)?;
+        let batch_size = match &target {
+            TargetPlan::Dir(_) => 64,
+            TargetPlan::Chevereto(c) => c.batch_size,
+        };
+        let jobs = opts
+            .jobs
+            .or(p.jobs.map(|j| j.0))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1);
+        Ok(RunPlan {
+            source: lp.file.clone(),
+            scan: ScanPlan {
+                roots: p
+                    .input
+                    .paths
+                    .iter()
+                    .map(|path| {
+                        let path = lp.resolve(path.as_str());
+                        std::path::absolute(&path).unwrap_or(path)
+                    })
+                    .collect(),
+                include: p.input.include.clone(),
+                exclude: p.input.exclude.clone(),
+                follow_symlinks: p.input.follow_symlinks,
+                hidden: p.input.hidden,
+            },
+            urls: p
+                .input
+                .urls
+                .iter()
+                .map(|u| u.as_str().to_string())
+                .collect(),
+            metadata: MetadataPlan {
+                title: p.metadata.title.clone(),
+                description: p.metadata.description.clone(),
+                tags: p.metadata.tags.clone(),
+            },
+            transform: TransformSettings {
+                width: p.resize.width.map(|w| w.0),
+                upscale: p.resize.upscale,
+                filter: p.resize.filter,
+                decode: p.resize.decode,
+                format: p.encode.format,
+                quality: p.encode.quality.0,
+                background: p.encode.background.0,
+                keep_exif: p.encode.keep_exif,
+                keep_gps: p.encode.keep_gps,
+                keep_icc: p.encode.keep_icc,
+                max_pixels: u64::from(p.limits.max_megapixels) * 1_000_000,
+            },
+            max_file_mib: p.limits.max_file_mib,
+            file_time_limit: Duration::from_secs_f64(p.limits.file_seconds.0),
+            jobs,
+            ledger,
+            batch_size,
+            target,
+            mode: opts.mode,
+            report: opts.report.clone(),
+            verbosity: opts.verbosity,
+        })
+    }
+}
+
+fn rule(lp: &LoadedPipeline, rule: RuleError) -> ConfigError {
+    ConfigError::Rule {
+        path: lp.file.clone(),
+        rule,
+    }
+}
+
+fn chevereto_plan(
+    lp: &LoadedPipeline,
+    c: &super::CheveretoTarget,
+) -> Result<CheveretoPlan, ConfigError> {
+    let u = &lp.pipeline.upload;
+    let endpoint = UploadEndpoint::new(c.url.as_str(), c.allow_insecure_http)
+        .map_err(|e| rule(lp, RuleError::Endpoint(e)))?;
+    Ok(CheveretoPlan {
+        endpoint,
+        api_key: c.api_key.clone(),
+        auth: c.auth,
+        source: c.source,
+        format: c.format,
+        album_id: c.album_id.as_ref().map(|a| a.as_str().to_string()),
+        albums: c
+            .albums
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().to_string()))
+            .collect(),
+        category_id: c.category_id,
+        width: c.width.map(|w| w.0),
+        expiration: c.expiration.clone(),
+        nsfw: c.nsfw,
+        use_file_date: c.use_file_date,
+        send_metadata: c.send_metadata,
+        concurrency: usize::from(u.concurrency.max(1)),
+        batch_size: usize::from(u.batch_size.max(1)),
+        rate_limit: u.rate_limit.filter(|r| *r > 0.0),
+        timeout: Duration::from_secs(u64::from(u.timeout.max(1))),
+        retries: u.retries,
+    })
+}
+
+/// The ledger's place. A mistyped `ledger.path` must not quietly start an empty ledger
+/// (and send everything again), so its folder must exist.
+fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
+    let Some(written) = &lp.pipeline.ledger.path else {
+        return Ok(LedgerPlan {
+            path: default_ledger_path(),
+            explicit: false,
+            at: None,
+            file: lp.file.clone(),
+        });
+    };
+    let plan = LedgerPlan {
+        path: lp.resolve(written.as_str()),
+        explicit: true,
+        at: lp.ledger_at,
+        file: lp.file.clone(),
+    };
+    let folder = plan
+        .path
+        .parent()
+        .filter(|f| !f.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(plan.error(format!("folder {} does not exist", folder.display())));
+    }
+    Ok(plan)
+}
+
+/// The ledger's default place: the platform's data folder.
+pub fn default_ledger_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("pixpipe")
+        .join("ledger.sqlite")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn album_by_longest_folder_then_fixed() {
+        let yaml = "version: 1\ninput:\n  paths: [a]\ntarget:\n  chevereto:\n    url: https://h.invalid\n    api_key: k\n    album_id: fixed\n    albums:\n      \"2019\": a\n      \"2019/summer\": b\n";
+        let lp = LoadedPipeline {
+            file: "p.yaml".into(),
+            base_dir: ".".into(),
+            pipeline: super::super::parse(yaml, Path::new("p.yaml")).unwrap(),
+            literal_key: true,
+            ledger_at: None,
+        };
+        let plan = RunPlan::resolve(&lp, &RunOptions::default()).unwrap();
+        let TargetPlan::Chevereto(t) = plan.target else {
+            panic!("a chevereto target")
+        };
+        let album = |d: Option<&str>| t.album_for(d.map(Path::new));
+        assert_eq!(album(Some("2019/summer/day1")).as_deref(), Some("b"));
+        assert_eq!(album(Some("2019/winter")).as_deref(), Some("a"));
+        assert_eq!(album(Some("2020")).as_deref(), Some("fixed"));
+        assert_eq!(album(None).as_deref(), Some("fixed"));
+    }
+}

@@ -1,0 +1,69 @@
+//! The SQLite ledger's tables, and the migrations from older versions.
+
+use rusqlite::{Connection, OptionalExtension};
+
+pub const SCHEMA_VERSION: i64 = 2;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path BLOB PRIMARY KEY,
+    dir BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    source_md5 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
+CREATE TABLE IF NOT EXISTS outputs (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    source_md5 TEXT NOT NULL,
+    state TEXT NOT NULL,
+    source_path TEXT,
+    output_md5 TEXT,
+    location TEXT,
+    viewer_url TEXT,
+    short_url TEXT,
+    delete_url TEXT,
+    remote_id TEXT,
+    remote_md5 TEXT,
+    bytes INTEGER,
+    width INTEGER,
+    height INTEGER,
+    title TEXT,
+    run_id INTEGER,
+    at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS outputs_target_md5 ON outputs(target, source_md5);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pipeline TEXT,
+    target TEXT NOT NULL,
+    summary TEXT
+);
+";
+
+/// Brings a ledger of an older schema up to date. Version 1 had no `files.dir`; the
+/// quick-check table is only a cache of md5s, so it is rebuilt (files are read once more).
+pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .or_else(|e| match e {
+            rusqlite::Error::SqliteFailure(_, _) => Ok(None),
+            other => Err(other),
+        })?;
+    if version.as_deref() == Some("1") {
+        conn.execute_batch(
+            "BEGIN; DROP TABLE IF EXISTS files;
+             UPDATE meta SET value = '2' WHERE key = 'schema_version'; COMMIT;",
+        )?;
+    }
+    Ok(())
+}

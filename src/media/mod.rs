@@ -1,0 +1,25 @@
+//! What a file is and what it says about itself: its real format from its bytes,
+//! its content hash, and the metadata its container holds (EXIF, XMP, IPTC, ICC).
+//!
+//! Owns: format sniffing, hashing, the container walkers and the metadata readers,
+//! and [`Probe`], the one read of a file that every later stage shares.
+//! Must not: decode pixels, know about targets, the ledger or the pipeline file.
+
+mod container;
+mod format;
+mod hash;
+mod metadata;
+mod probe;
+mod xmp;
+
+pub use container::jpeg_scan_offset;
+pub use format::{Handling, MediaFormat, has_media_extension};
+pub use hash::md5_hex;
+pub use metadata::{PhotoMeta, Source, parse_iptc, read_exif, title_from_stem};
+pub use probe::{Probe, ProbeError, image_format, probe_bytes, probe_file};
+pub use xmp::parse as parse_xmp;
+
+/// The metadata pixpipe reads from `bytes` taken as `format` (fuzzing and `bench`).
+pub fn read_metadata(format: MediaFormat, bytes: &[u8]) -> PhotoMeta {
+    metadata::read(&container::blocks(format, bytes))
+}

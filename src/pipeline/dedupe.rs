@@ -1,0 +1,92 @@
+//! Dedupe: is this content already at the target (an earlier run, by the ledger),
+//! or taken by another file of this run (by the run's claims)?
+//!
+//! The quick check answers first, folder by folder: one ledger query per folder
+//! tells which of its files are unchanged since they were delivered, so a re-run
+//! reads none of them. Files that changed, or are new, are read and hashed, then
+//! looked up by their source md5.
+
+use std::path::PathBuf;
+
+use super::prepare::Stage;
+use super::scan::Found;
+use crate::ledger::{KnownDir, OutputRow, OutputState};
+use crate::record::{Outcome, State};
+
+/// The quick check of one walk, with the ledger's answer for the current folder.
+pub struct QuickCheck<'a> {
+    stage: &'a Stage,
+    dir: Option<PathBuf>,
+    known: KnownDir,
+}
+
+impl<'a> QuickCheck<'a> {
+    pub fn new(stage: &'a Stage) -> Self {
+        QuickCheck {
+            stage,
+            dir: None,
+            known: KnownDir::default(),
+        }
+    }
+
+    /// The outcome of a file that is unchanged and already at the target.
+    pub fn check(&mut self, found: &Found) -> Option<Outcome> {
+        let parent = found.path.parent()?;
+        if self.dir.as_deref() != Some(parent) {
+            self.known = self
+                .stage
+                .ledger
+                .known_in_dir(parent, &self.stage.target_key)
+                .unwrap_or_default();
+            self.dir = Some(parent.to_path_buf());
+        }
+        let k = self.known.get(found.path.as_os_str().as_encoded_bytes())?;
+        if k.size != found.size || k.mtime_ns != found.mtime_ns {
+            return None;
+        }
+        let row = k.output.clone()?;
+        let mut o = already_there(self.stage, found, &k.source_md5, row)?;
+        o.source_bytes = Some(found.size);
+        Some(o)
+    }
+}
+
+/// The outcome for a file whose content the ledger `row` shows at the target, if it
+/// is still there. A `pending` row is not "there": its answer was lost.
+pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) -> Option<Outcome> {
+    if !row.state.delivered() || !(stage.still_there)(&row) {
+        return None;
+    }
+    let mut o = Outcome::with_reason(
+        &found.path,
+        State::Duplicate,
+        match &row.location {
+            Some(l) => format!("already at the target: {l}"),
+            None => "the host already had it".to_string(),
+        },
+    );
+    o.source_md5 = Some(md5.to_string());
+    o.output_md5 = row.output_md5;
+    o.output = row.location;
+    o.viewer_url = row.viewer_url;
+    o.delete_url = row.delete_url;
+    Some(o)
+}
+
+/// The outcome of a file whose content another file of this run took first.
+pub fn duplicate_in_run(found: &Found, md5: &str, other: &std::path::Path) -> Outcome {
+    let mut o = Outcome::with_reason(
+        &found.path,
+        State::Duplicate,
+        format!("same content as {} in this run", other.display()),
+    );
+    o.source_md5 = Some(md5.to_string());
+    o.source_bytes = Some(found.size);
+    o.duplicate_of = Some(other.display().to_string());
+    o
+}
+
+/// Whether an earlier run sent this content without recording the answer.
+pub fn was_pending(row: &OutputRow) -> bool {
+    row.state == OutputState::Pending
+}

@@ -1,0 +1,106 @@
+//! The run sequence, once for every target:
+//!
+//! ```text
+//! scan ──▶ probe ──▶ dedupe ──▶ transform ──▶ deliver ──▶ record
+//! scan.rs  prepare.rs dedupe.rs  (transform/)  (deliver/)  (record/)
+//! ```
+//!
+//! Owns: the order of a run (open the ledger and the target, start the run row,
+//! produce, deliver, finish) and the CPU stages' scheduling (`scheduler`).
+//! Must not: know which target or ledger backend it drives; both come through
+//! their interfaces, chosen by the plan.
+
+mod dedupe;
+mod fields;
+mod prepare;
+pub mod scan;
+mod scheduler;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{ConfigError, RunPlan};
+use crate::context::RunContext;
+use crate::deliver::{self, DeliverError, Work};
+use crate::ledger::{self, Claims, Ledger, LedgerError};
+use crate::record::{OutcomeSink, Progress, RecordError, Recorder, ReportWriter, Summary};
+
+/// Why a run could not go on at all (as opposed to one file failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A value of the pipeline file that turned out unusable (exit code 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Deliver(#[from] DeliverError),
+    #[error("internal error: the delivery thread panicked")]
+    Panicked,
+}
+
+/// Runs a plan to its target.
+pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
+    let mut ledger = open_ledger(plan)?;
+    let reader = ledger.reader()?;
+    let mut target = deliver::open(plan, Arc::clone(&reader))?;
+    let claims = Arc::new(Claims::new(!plan.mode.delivers()));
+    let stage = Arc::new(prepare::Stage::new(plan, target.as_ref(), reader, &claims));
+    let run = match plan.mode.delivers() {
+        true => Some(ledger.begin_run(&plan.source.display().to_string(), target.key())?),
+        false => None,
+    };
+    let mut rec = Recorder::new(ledger, run, claims, plan.batch_size, sinks(plan)?);
+    let (tx, rx) = mpsc::channel::<Work>(target.queue().max(1));
+    let delivered = std::thread::scope(|s| {
+        let deliverer = s.spawn(|| target.deliver(rx, &mut rec, ctx));
+        for url in &plan.urls {
+            if tx.blocking_send(Work::Url(url.clone())).is_err() {
+                break;
+            }
+        }
+        scheduler::produce(stage, ctx, |prepared, scanned| {
+            if tx.blocking_send(Work::File(prepared, scanned)).is_err() {
+                ctx.halt(); // the target has stopped: take no more files
+            }
+        });
+        drop(tx);
+        match deliverer.join() {
+            Ok(result) => result.map_err(RunError::from),
+            Err(_) => Err(RunError::Panicked),
+        }
+    });
+    // What was delivered is recorded even when the target stopped early.
+    let summary = rec.finish(ctx.interrupted());
+    delivered?;
+    let mut summary = summary?;
+    summary.fatal = ctx.fatal();
+    Ok(summary)
+}
+
+/// Opens the plan's ledger; an unusable `ledger.path` is the pipeline file's error.
+fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
+    ledger::open(&plan.ledger.path).map_err(|e| {
+        if plan.ledger.explicit {
+            RunError::Config(plan.ledger.error(format!(
+                "cannot use {}: {}",
+                plan.ledger.path.display(),
+                e.kind
+            )))
+        } else {
+            RunError::Ledger(e)
+        }
+    })
+}
+
+/// The outcome sinks of a run: the progress line, and the report when asked.
+fn sinks(plan: &RunPlan) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
+    let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(plan.verbosity))];
+    if let Some(path) = &plan.report {
+        sinks.push(Box::new(ReportWriter::create(path)?));
+    }
+    Ok(sinks)
+}

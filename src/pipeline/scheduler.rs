@@ -1,0 +1,239 @@
+//! Who runs what: the walk and the quick check each on their own thread, probe and
+//! transform on a rayon pool of `jobs` threads, and every result handed, in the
+//! order it finishes, to the caller's thread.
+//!
+//! At most `2 × jobs` files wait for or are in the pool and `2 × jobs` results
+//! wait for the caller, so memory is bounded by the files in flight, whatever the
+//! size of the archive. A file still in work after `limits.file_seconds` is
+//! reported as failed and left behind: its worker is not waited for, so one
+//! pathological file cannot hang a run.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+use super::dedupe::QuickCheck;
+use super::prepare::{Stage, prepare};
+use super::scan::{self, Event};
+use crate::context::RunContext;
+use crate::deliver::Prepared;
+use crate::record::{Outcome, State};
+
+/// What the workers and the quick check send to the caller.
+#[allow(clippy::large_enum_variant)] // one value per file, through a bounded channel
+enum Produced {
+    /// The result of the file handed out as number `.0`.
+    One(u64, Prepared),
+    /// Files found unchanged and already at the target, in a batch.
+    Known(Vec<Outcome>),
+}
+
+/// Files in work, by hand-out number, with when they started.
+type Running = Arc<Mutex<HashMap<u64, (PathBuf, Instant)>>>;
+
+/// Counters shared by the threads of one [`produce`].
+#[derive(Default)]
+struct Counts {
+    scanned: AtomicU64,
+    handed_out: AtomicU64,
+    fed_all: AtomicBool,
+}
+
+/// Runs scan and the CPU stages, handing each result, with the count of files
+/// scanned so far, to `deliver` on the calling thread.
+pub fn produce(stage: Arc<Stage>, ctx: &RunContext, mut deliver: impl FnMut(Prepared, u64)) {
+    let jobs = stage.plan.jobs;
+    let (out_tx, out_rx) = bounded::<Produced>(jobs * 2);
+    // A slot per file handed to the pool: at most 2 × jobs are queued or in work.
+    let (slot_tx, slot_rx) = bounded::<()>(jobs * 2);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("pixpipe-worker-{i}"))
+        .build()
+        .expect("a thread pool");
+    let running: Running = Arc::default();
+    let counts = Counts::default();
+    std::thread::scope(|s| {
+        // The walk, the quick check and the workers each run on their own threads, so
+        // that a re-run of a big archive is bound by the file system, not by one core.
+        let (walk_tx, walk_rx) = bounded::<Vec<Event>>(4);
+        let (walk_stage, counts) = (&*stage, &counts);
+        s.spawn(move || walk(walk_stage, ctx, counts, walk_tx));
+        let feeder = Feeder {
+            stage: Arc::clone(&stage),
+            ctx,
+            pool: &pool,
+            running: Arc::clone(&running),
+            out: out_tx,
+            slots: slot_tx,
+            counts,
+        };
+        s.spawn(move || feeder.feed(walk_rx));
+        collect(&stage, counts, &running, out_rx, slot_rx, &mut deliver);
+    });
+}
+
+/// The walk, in batches of 64 events, until it ends or the run stops.
+fn walk(stage: &Stage, ctx: &RunContext, counts: &Counts, tx: Sender<Vec<Event>>) {
+    let mut batch = Vec::with_capacity(64);
+    scan::scan(&stage.plan.scan, |ev| {
+        counts.scanned.fetch_add(1, Ordering::Relaxed);
+        if ctx.stopping() {
+            return false;
+        }
+        batch.push(ev);
+        batch.len() < 64
+            || tx
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(64)))
+                .is_ok()
+    });
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+}
+
+/// Takes the walk's events: files already at the target go straight on, in
+/// batches (on a re-run of a big archive, a hand-off per file would cost more than
+/// the check); the others go to the pool.
+struct Feeder<'a> {
+    stage: Arc<Stage>,
+    ctx: &'a RunContext,
+    pool: &'a rayon::ThreadPool,
+    running: Running,
+    out: Sender<Produced>,
+    slots: Sender<()>,
+    counts: &'a Counts,
+}
+
+impl Feeder<'_> {
+    fn feed(self, walk: Receiver<Vec<Event>>) {
+        let mut quick = QuickCheck::new(&self.stage);
+        let mut known: Vec<Outcome> = Vec::new();
+        'walk: for events in walk.iter() {
+            for ev in events {
+                let found = match ev {
+                    Event::File(found) => found,
+                    Event::Skipped { path, reason } => {
+                        known.push(Outcome::with_reason(&path, State::Skipped, reason));
+                        continue;
+                    }
+                    Event::Error { path, reason } => {
+                        known.push(Outcome::with_reason(&path, State::Failed, reason));
+                        continue;
+                    }
+                };
+                if let Some(done) = quick.check(&found) {
+                    known.push(done);
+                    continue;
+                }
+                if !self.flush(&mut known) || self.slots.send(()).is_err() {
+                    break 'walk;
+                }
+                self.spawn(found);
+            }
+            if !self.flush(&mut known) {
+                break;
+            }
+        }
+        self.flush(&mut known);
+        self.counts.fed_all.store(true, Ordering::SeqCst);
+    }
+
+    fn flush(&self, known: &mut Vec<Outcome>) -> bool {
+        known.is_empty()
+            || self
+                .out
+                .send(Produced::Known(std::mem::take(known)))
+                .is_ok()
+    }
+
+    fn spawn(&self, found: scan::Found) {
+        let seq = self.counts.handed_out.fetch_add(1, Ordering::SeqCst);
+        let (stage, running, tx, ctx) = (
+            Arc::clone(&self.stage),
+            Arc::clone(&self.running),
+            self.out.clone(),
+            self.ctx.clone(),
+        );
+        self.pool.spawn(move || {
+            lock(&running).insert(seq, (found.path.clone(), Instant::now()));
+            let prepared = if ctx.stopping() {
+                let reason = "not read: the run was stopped";
+                Prepared::Finished(
+                    Outcome::with_reason(&found.path, State::Skipped, reason),
+                    None,
+                )
+            } else {
+                prepare(&stage, found)
+            };
+            lock(&running).remove(&seq);
+            let _ = tx.send(Produced::One(seq, prepared));
+        });
+    }
+}
+
+/// Hands results to `deliver` until every file handed out is in or left behind.
+fn collect(
+    stage: &Stage,
+    counts: &Counts,
+    running: &Running,
+    out: Receiver<Produced>,
+    slots: Receiver<()>,
+    deliver: &mut impl FnMut(Prepared, u64),
+) {
+    let limit = stage.plan.file_time_limit;
+    let scanned = || counts.scanned.load(Ordering::Relaxed);
+    let mut finished = 0u64;
+    let mut abandoned: HashSet<u64> = HashSet::new();
+    loop {
+        match out.recv_timeout(Duration::from_millis(200)) {
+            Ok(Produced::Known(outcomes)) => {
+                for o in outcomes {
+                    deliver(Prepared::Finished(o, None), scanned());
+                }
+            }
+            Ok(Produced::One(seq, p)) => {
+                if abandoned.contains(&seq) {
+                    continue; // reported already, when it ran out of time
+                }
+                finished += 1;
+                let _ = slots.try_recv();
+                deliver(p, scanned());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        for (seq, path) in overdue(running, limit, &abandoned) {
+            abandoned.insert(seq);
+            let _ = slots.try_recv();
+            let reason = format!(
+                "still not done after {} s (limits.file_seconds); left behind",
+                limit.as_secs_f64()
+            );
+            let o = Outcome::with_reason(&path, State::Failed, reason);
+            deliver(Prepared::Finished(o, None), scanned());
+        }
+        let all_in = counts.fed_all.load(Ordering::SeqCst)
+            && counts.handed_out.load(Ordering::SeqCst) == finished + abandoned.len() as u64;
+        if all_in && out.is_empty() {
+            break;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Files in work for longer than `limit`, not yet reported.
+fn overdue(running: &Running, limit: Duration, abandoned: &HashSet<u64>) -> Vec<(u64, PathBuf)> {
+    lock(running)
+        .iter()
+        .filter(|(seq, (_, started))| started.elapsed() > limit && !abandoned.contains(seq))
+        .map(|(seq, (path, _))| (*seq, path.clone()))
+        .collect()
+}

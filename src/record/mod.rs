@@ -1,0 +1,189 @@
+//! The record stage: every finished file goes to the ledger (in batches, by the
+//! run's single writer) and to the outcome sinks (the progress line, the JSON Lines
+//! report; an HTML page plugs in the same way), and is counted in the summary.
+//!
+//! Owns: [`Outcome`], [`State`], [`Summary`], the [`OutcomeSink`] interface and its
+//! sinks, and the [`Recorder`] that targets hand their results to.
+//! Must not: decide what happens to a file; it only writes down what did.
+
+mod outcome;
+mod progress;
+mod report;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::ledger::{Claims, FileRow, Ledger, LedgerError, OutputRow, RunId};
+
+pub use outcome::{Outcome, State, Summary};
+pub use progress::Progress;
+pub use report::ReportWriter;
+
+/// A consumer of outcomes, told of each file as it ends.
+pub trait OutcomeSink: Send {
+    /// The scan has found `scanned` files so far.
+    fn found(&mut self, _scanned: u64) {}
+    fn record(&mut self, o: &Outcome) -> Result<(), SinkError>;
+    /// The run is over; `summary` counts every file.
+    fn finish(&mut self, summary: &Summary) -> Result<(), SinkError>;
+}
+
+/// A sink's file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct SinkError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Why a result could not be written down; the run stops on it.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// Rows waiting for the next commit: every `size` rows or every two seconds.
+struct Batch {
+    files: Vec<FileRow>,
+    outputs: Vec<OutputRow>,
+    /// Claims let go once these rows are in.
+    md5s: Vec<String>,
+    size: usize,
+    last: Instant,
+}
+
+impl Batch {
+    fn due(&self) -> bool {
+        self.files.len() + self.outputs.len() >= self.size
+            || self.last.elapsed() >= Duration::from_secs(2)
+    }
+}
+
+/// Writes down what happened to each file; targets hand it their results.
+pub struct Recorder {
+    ledger: Box<dyn Ledger>,
+    /// `None` when the run records nothing (dry run, plan).
+    run: Option<RunId>,
+    claims: Arc<Claims>,
+    batch: Batch,
+    summary: Summary,
+    sinks: Vec<Box<dyn OutcomeSink>>,
+}
+
+impl Recorder {
+    pub fn new(
+        ledger: Box<dyn Ledger>,
+        run: Option<RunId>,
+        claims: Arc<Claims>,
+        batch_size: usize,
+        sinks: Vec<Box<dyn OutcomeSink>>,
+    ) -> Recorder {
+        Recorder {
+            ledger,
+            run,
+            claims,
+            batch: Batch {
+                files: Vec::new(),
+                outputs: Vec::new(),
+                md5s: Vec::new(),
+                size: batch_size.max(1),
+                last: Instant::now(),
+            },
+            summary: Summary::default(),
+            sinks,
+        }
+    }
+
+    pub fn found(&mut self, scanned: u64) {
+        for s in &mut self.sinks {
+            s.found(scanned);
+        }
+    }
+
+    /// A file reached its final state.
+    pub fn outcome(&mut self, o: &Outcome) -> Result<(), RecordError> {
+        self.summary.add(o);
+        for s in &mut self.sinks {
+            s.record(o)?;
+        }
+        Ok(())
+    }
+
+    /// A quick-check row for the next batch.
+    pub fn file_row(&mut self, row: Option<FileRow>) {
+        self.batch.files.extend(row);
+    }
+
+    /// A delivered output for the next batch.
+    pub fn output_row(&mut self, row: OutputRow) {
+        self.batch.outputs.push(row);
+    }
+
+    /// Lets go of the claim on `md5` with the next commit.
+    pub fn release(&mut self, md5: String) {
+        self.batch.md5s.push(md5);
+    }
+
+    /// Commits rows at once, outside the batch: the `pending` row before an upload
+    /// and the final row when its answer comes, so a kill loses neither.
+    pub fn commit_now(
+        &mut self,
+        files: &[FileRow],
+        outputs: &[OutputRow],
+    ) -> Result<(), RecordError> {
+        if let Some(run) = self.run {
+            self.ledger.commit(files, outputs, run)?;
+        }
+        Ok(())
+    }
+
+    /// Drops a `pending` row whose upload is known not to have been stored.
+    pub fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), RecordError> {
+        if self.run.is_some() {
+            self.ledger.clear_pending(target, source_md5)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the batch when it is due.
+    pub fn tick(&mut self) -> Result<(), RecordError> {
+        if self.batch.due() {
+            self.commit_batch()?;
+        }
+        Ok(())
+    }
+
+    fn commit_batch(&mut self) -> Result<(), RecordError> {
+        let b = &mut self.batch;
+        if let Some(run) = self.run
+            && (!b.files.is_empty() || !b.outputs.is_empty())
+        {
+            self.ledger.commit(&b.files, &b.outputs, run)?;
+        }
+        self.claims.release(b.md5s.iter());
+        b.files.clear();
+        b.outputs.clear();
+        b.md5s.clear();
+        b.last = Instant::now();
+        Ok(())
+    }
+
+    /// Commits what is left, closes the run's row and the sinks, and gives the counts.
+    /// The sinks are closed even when the ledger fails, so the report keeps its lines.
+    pub fn finish(mut self, interrupted: bool) -> Result<Summary, RecordError> {
+        let committed = self.commit_batch();
+        self.summary.interrupted = interrupted;
+        for s in &mut self.sinks {
+            s.finish(&self.summary)?;
+        }
+        committed?;
+        if let Some(run) = self.run {
+            self.ledger.finish_run(run, &self.summary.line())?;
+        }
+        Ok(self.summary)
+    }
+}

@@ -1,0 +1,128 @@
+//! What the user sees while a run goes on: a progress bar on a terminal,
+//! plain lines otherwise, and a line for every file that failed.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Outcome, OutcomeSink, SinkError, State, Summary};
+use crate::config::Verbosity;
+
+/// Progress in files and bytes, on stderr.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    verbosity: Verbosity,
+    found: u64,
+    done: u64,
+    bytes: u64,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    pub fn new(verbosity: Verbosity) -> Progress {
+        let bar = (verbosity != Verbosity::Quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files  {msg}  eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            verbosity,
+            found: 0,
+            done: 0,
+            bytes: 0,
+            started: Instant::now(),
+            last_line: Instant::now(),
+        }
+    }
+
+    /// Prints a line without tearing the bar.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn rate(&self) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        format!(
+            "{} read, {:.1} files/s",
+            indicatif::HumanBytes(self.bytes),
+            self.done as f64 / secs
+        )
+    }
+}
+
+impl OutcomeSink for Progress {
+    /// The scan has found `n` files so far.
+    fn found(&mut self, n: u64) {
+        self.found = n.max(self.done + 1);
+        if let Some(b) = &self.bar {
+            b.set_length(self.found);
+        }
+    }
+
+    /// A file reached its final state.
+    fn record(&mut self, o: &Outcome) -> Result<(), SinkError> {
+        self.done += 1;
+        self.bytes += o.source_bytes.unwrap_or(0);
+        let line = match o.state {
+            State::Failed => Some(format!(
+                "pixpipe: {}: failed: {}",
+                o.path,
+                o.reason.as_deref().unwrap_or("unknown error")
+            )),
+            _ if self.verbosity == Verbosity::Verbose => Some(format!(
+                "pixpipe: {}: {}{}",
+                o.path,
+                o.state.word(),
+                o.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )),
+            _ => None,
+        };
+        if let Some(line) = line
+            && (self.verbosity != Verbosity::Quiet || o.state == State::Failed)
+        {
+            self.println(&line);
+        }
+        match &self.bar {
+            Some(b) => {
+                b.set_position(self.done);
+                b.set_message(self.rate());
+            }
+            None => {
+                if self.verbosity != Verbosity::Quiet
+                    && self.last_line.elapsed() >= Duration::from_secs(5)
+                {
+                    self.last_line = Instant::now();
+                    eprintln!(
+                        "pixpipe: {}/{} files, {}",
+                        self.done,
+                        self.found,
+                        self.rate()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! `pixpipe inspect`: what pixpipe reads from files, as text or JSON.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::media::{Source, probe_file, title_from_stem};
+
+/// One file as `inspect --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_source: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_taken: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_source: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gps: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub animated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Probes one file for display; errors become the `error` field.
+pub fn inspect(path: &Path, max_file_mib: u32) -> Inspection {
+    let mut out = Inspection {
+        path: path.display().to_string(),
+        format: None,
+        width: None,
+        height: None,
+        orientation: None,
+        title: None,
+        title_source: None,
+        description: None,
+        keywords: Vec::new(),
+        date_taken: None,
+        date_source: None,
+        camera: None,
+        gps: None,
+        animated: None,
+        md5: None,
+        blake3: None,
+        warnings: Vec::new(),
+        error: None,
+    };
+    let probe = match std::panic::catch_unwind(|| probe_file(path, max_file_mib)) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
+        Err(_) => {
+            out.error = Some("internal error while reading metadata".into());
+            return out;
+        }
+    };
+    let m = &probe.meta;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (title, source) = match &m.title {
+        Some((t, s)) => (t.clone(), *s),
+        None => (title_from_stem(&stem), Source::FileName),
+    };
+    out.format = Some(probe.format.name());
+    out.width = probe.width;
+    out.height = probe.height;
+    out.orientation = Some(m.orientation);
+    out.title = Some(title).filter(|t| !t.is_empty());
+    out.title_source = Some(source);
+    out.description = m.description.clone();
+    out.keywords = m.keywords.clone();
+    let date = m.date_taken;
+    out.date_taken = date.map(|d| d.iso8601());
+    out.date_source = date.map(|d| d.source);
+    out.camera = match (&m.make, &m.model) {
+        (Some(a), Some(b)) if b.starts_with(a.as_str()) => Some(b.clone()),
+        (Some(a), Some(b)) => Some(format!("{a} {b}")),
+        (a, b) => a.clone().or_else(|| b.clone()),
+    };
+    out.gps = Some(m.has_gps);
+    out.animated = Some(probe.animated);
+    out.md5 = Some(probe.md5.clone());
+    // blake3 is computed here alone: nothing else in pixpipe reads it.
+    out.blake3 = Some(blake3::hash(&probe.bytes).to_hex().to_string());
+    out.warnings = m.warnings.clone();
+    out
+}
+
+/// The human-readable form.
+pub fn to_text(i: &Inspection) -> String {
+    let mut s = format!("{}\n", i.path);
+    let mut line = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            s.push_str(&format!("  {k:<12} {v}\n"));
+        }
+    };
+    line("error", i.error.clone());
+    line("format", i.format.map(str::to_string));
+    line(
+        "size",
+        i.width
+            .zip(i.height)
+            .map(|(w, h)| format!("{w}x{h} (as stored)")),
+    );
+    line("orientation", i.orientation.map(|o| o.to_string()));
+    line(
+        "title",
+        i.title
+            .clone()
+            .map(|t| format!("{t}  [{}]", source_name(i.title_source))),
+    );
+    line("description", i.description.clone());
+    line(
+        "keywords",
+        (!i.keywords.is_empty()).then(|| i.keywords.join(", ")),
+    );
+    line(
+        "date taken",
+        i.date_taken
+            .clone()
+            .map(|d| format!("{d}  [{}]", source_name(i.date_source))),
+    );
+    line("camera", i.camera.clone());
+    line(
+        "gps",
+        i.gps.map(|g| if g { "yes" } else { "no" }.to_string()),
+    );
+    line("md5", i.md5.clone());
+    line("blake3", i.blake3.clone());
+    for w in &i.warnings {
+        line("warning", Some(w.clone()));
+    }
+    s
+}
+
+fn source_name(s: Option<Source>) -> String {
+    s.and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,164 @@
+//! Decode, orient, resize and encode one image.
+//!
+//! JPEGs are shrunk by the decoder itself (1/2, 1/4 or 1/8 in the DCT domain)
+//! to the smallest size that is still at least the target, which is most of the
+//! speed; fast_image_resize then makes the exact size. Orientation is applied
+//! to the small image, after the resize, where it costs least. Output bytes
+//! depend only on the input and the settings.
+//!
+//! Owns: pixels (`pixels`, a leaf), geometry, the codecs and the output's EXIF.
+//! Must not: read files, know about targets, the ledger or the run.
+
+pub mod codecs;
+mod exif;
+mod geometry;
+mod pixels;
+
+use std::time::{Duration, Instant};
+
+use crate::config::{DecodeMode, OutputFormat, TransformSettings};
+use crate::media::{Handling, MediaFormat, Probe, md5_hex};
+
+use codecs::{DecodeRequest, Extras};
+pub use geometry::{flatten, orient, resize, target_size};
+pub use pixels::{Pixels, TransformError};
+
+/// A finished output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub format: MediaFormat,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub md5: String,
+    /// What could not be kept (an ICC profile too large, EXIF that would not copy).
+    pub notes: Vec<String>,
+}
+
+/// Time spent in each step of one transform.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub decode: Duration,
+    pub resize: Duration,
+    pub orient: Duration,
+    pub encode: Duration,
+}
+
+/// Transforms one probed file according to `s`.
+pub fn transform(probe: &Probe, s: &TransformSettings) -> Result<Output, TransformError> {
+    transform_timed(probe, s, &mut StageTimes::default())
+}
+
+/// [`transform`], adding the time of each step to `times` (for `pixpipe bench`).
+pub fn transform_timed(
+    probe: &Probe,
+    s: &TransformSettings,
+    times: &mut StageTimes,
+) -> Result<Output, TransformError> {
+    if probe.format.handling() != Handling::Transform || probe.animated {
+        return Ok(passthrough(probe));
+    }
+    let (w, h) = (probe.width.unwrap_or(0), probe.height.unwrap_or(0));
+    check_size(w, h, s.max_pixels)?;
+    let orientation = probe.meta.orientation;
+    let (disp_w, disp_h) = if orientation >= 5 { (h, w) } else { (w, h) };
+    let (out_w, out_h) = target_size(disp_w, disp_h, s.width, s.upscale);
+    let (store_w, store_h) = if orientation >= 5 {
+        (out_h, out_w)
+    } else {
+        (out_w, out_h)
+    };
+
+    let out_format = output_format(probe.format, s.format);
+    let t = Instant::now();
+    let request = DecodeRequest {
+        format: probe.format,
+        want_width: store_w,
+        want_height: store_h,
+        scaled: s.decode == DecodeMode::Scaled,
+        max_pixels: s.max_pixels,
+    };
+    let mut pixels = codecs::decode(&probe.bytes, &request)?;
+    if pixels.channels == 4 && out_format == MediaFormat::Jpeg {
+        pixels = flatten(pixels, s.background);
+    }
+    times.decode += t.elapsed();
+    let t = Instant::now();
+    let pixels = resize(pixels, store_w, store_h, s.filter)?;
+    times.resize += t.elapsed();
+    let t = Instant::now();
+    let pixels = orient(pixels, orientation);
+    times.orient += t.elapsed();
+    let t = Instant::now();
+    let mut notes = Vec::new();
+    let exif = if s.keep_exif && out_format == MediaFormat::Jpeg {
+        exif::rewrite_exif(probe, s.keep_gps, &mut notes)
+    } else {
+        None
+    };
+    let extras = Extras {
+        quality: s.quality,
+        exif: exif.as_deref(),
+        icc: probe.icc.as_deref().filter(|_| s.keep_icc),
+    };
+    let bytes = codecs::encode(&pixels, out_format, &extras, &mut notes)?;
+    times.encode += t.elapsed();
+    Ok(Output {
+        md5: md5_hex(&bytes),
+        bytes,
+        format: out_format,
+        width: Some(pixels.width),
+        height: Some(pixels.height),
+        notes,
+    })
+}
+
+/// The source bytes, unchanged: videos, animations, formats pixpipe cannot decode.
+fn passthrough(probe: &Probe) -> Output {
+    Output {
+        bytes: probe.bytes.clone(),
+        format: probe.format,
+        width: probe.width,
+        height: probe.height,
+        md5: probe.md5.clone(),
+        notes: Vec::new(),
+    }
+}
+
+/// Refuses images whose pixels would not fit the memory budget, before any allocation.
+pub fn check_size(w: u32, h: u32, max_pixels: u64) -> Result<(), TransformError> {
+    let px = u64::from(w) * u64::from(h);
+    if px > max_pixels {
+        return Err(TransformError::TooLarge {
+            width: w,
+            height: h,
+            mp: px.div_ceil(1_000_000),
+            limit: max_pixels / 1_000_000,
+        });
+    }
+    Ok(())
+}
+
+fn output_format(source: MediaFormat, wanted: OutputFormat) -> MediaFormat {
+    match wanted {
+        OutputFormat::Jpeg => MediaFormat::Jpeg,
+        OutputFormat::Png => MediaFormat::Png,
+        OutputFormat::Webp => MediaFormat::Webp,
+        OutputFormat::Keep => match source {
+            MediaFormat::Png | MediaFormat::Webp => source,
+            MediaFormat::Gif | MediaFormat::Bmp | MediaFormat::Tiff => MediaFormat::Png,
+            _ => MediaFormat::Jpeg,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bomb_is_refused_before_allocation() {
+        let e = check_size(100_000, 100_000, 250_000_000).unwrap_err();
+        assert!(e.to_string().contains("100000x100000"), "{e}");
+    }
+}
