@@ -230,7 +230,14 @@ mod tests {
         std::fs::create_dir_all(&input).unwrap();
         let stage = stage(dir.path(), &input);
         let path = input.join("a.jpg");
-        std::fs::write(&path, crate::tools::bench::generated_jpeg(64, 48, 1)).unwrap();
+        let pixels = crate::transform::Pixels {
+            width: 64,
+            height: 48,
+            channels: 3,
+            data: vec![128; 64 * 48 * 3],
+        };
+        let jpeg = crate::transform::codecs::jpeg::encode(&pixels, 90, None, None, &mut Vec::new());
+        std::fs::write(&path, jpeg.unwrap()).unwrap();
         // The scan saw other sizes and times.
         let found = Found {
             path: path.clone(),

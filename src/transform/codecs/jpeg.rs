@@ -182,21 +182,24 @@ mod turbo {
 
     use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
 
-    use super::{DecodeRequest, Decoder};
     use super::{decode_error, encode_error};
-    use crate::media::{MediaFormat, jpeg_scan_offset};
     use crate::transform::pixels::{Pixels, TransformError};
 
+    /// What libjpeg said when it gave up.
+    struct LibjpegError(String);
+
     /// libjpeg reports errors by unwinding; this turns them back into values.
-    fn guarded<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, String> {
+    fn guarded<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, LibjpegError> {
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(panic) => Err(panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "libjpeg error".into())),
+            Ok(Err(e)) => Err(LibjpegError(e.to_string())),
+            Err(panic) => Err(LibjpegError(
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "libjpeg error".into()),
+            )),
         }
     }
 
@@ -239,7 +242,7 @@ mod turbo {
             Ok(Some(p)) if p.data.len() == p.width as usize * p.height as usize * 3 => Some(Ok(p)),
             Ok(Some(_)) => Some(Err(decode_error("decoder returned a short image"))),
             Ok(None) => None,
-            Err(message) => Some(Err(decode_error(
+            Err(LibjpegError(message)) => Some(Err(decode_error(
                 message.trim_start_matches("libjpeg fatal error: "),
             ))),
         }
@@ -286,7 +289,7 @@ mod turbo {
             started.write_scanlines(data)?;
             started.finish()
         })
-        .map_err(encode_error)
+        .map_err(|LibjpegError(message)| encode_error(message))
     }
 
     #[cfg(test)]
