@@ -18,14 +18,14 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.sample_size(10);
     g.bench_function("full", |b| {
-        b.iter(|| decode_jpeg(black_box(&src), 4000, 3000, false, 1 << 30).unwrap())
+        b.iter(|| decode_jpeg(black_box(&src), 4000, 3000, false).unwrap())
     });
     g.bench_function("scaled_to_1600", |b| {
-        b.iter(|| decode_jpeg(black_box(&src), 1600, 1200, true, 1 << 30).unwrap())
+        b.iter(|| decode_jpeg(black_box(&src), 1600, 1200, true).unwrap())
     });
     g.finish();
 
-    let half = decode_jpeg(&src, 2000, 1500, true, 1 << 30).unwrap();
+    let half = decode_jpeg(&src, 2000, 1500, true).unwrap();
     let mut g = c.benchmark_group("resize_2000_to_1600");
     g.sample_size(10);
     for filter in [

@@ -5,7 +5,9 @@
 //! orientations, plus one file that is not an image, so a first run shows
 //! every kind of outcome. The output is deterministic.
 
-#[path = "../tests/support/fixtures.rs"]
+// The example uses three of the tests' fixture builders; the others are the tests' alone.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/integration/support/fixtures/mod.rs"]
 mod fixtures;
 
 use fixtures::{Meta, jpeg_with_meta, photo_like_rgb};

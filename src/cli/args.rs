@@ -8,10 +8,18 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{DecodeMode, Filter};
 
+/// `pixpipe --version`: the version, and the JPEG codec with whether its SIMD code is on.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (JPEG codec: libjpeg-turbo, SIMD ",
+    env!("PIXPIPE_JPEG_SIMD"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pixpipe",
-    version,
+    version = VERSION,
     about = "Resize photo archives and publish them exactly once."
 )]
 pub struct Cli {
@@ -89,26 +97,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure resize throughput on this machine, per filter and decode mode.
+    /// Measure resize speed and quality on this machine, per filter and decode mode.
     Bench {
-        /// Photos to measure on (default: a generated set of 12 MP photo-like JPEGs).
-        dir: Option<PathBuf>,
+        /// Folders (walked like `run` walks them) or files; default: a generated set of 12 MP photo-like JPEGs.
+        paths: Vec<PathBuf>,
         #[arg(long, default_value_t = 1600)]
         width: u32,
         #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
         quality: u8,
         /// Filters to compare (repeat or comma-separate).
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Filter::Lanczos3])]
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Filter::Lanczos3, Filter::CatmullRom, Filter::Bilinear])]
         filter: Vec<Filter>,
         /// Decode modes to compare.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [DecodeMode::Scaled])]
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [DecodeMode::Scaled, DecodeMode::Full])]
         decode: Vec<DecodeMode>,
-        /// Threads for the end-to-end figure (default: all cores).
+        /// Threads for the end-to-end figures (default: all cores).
         #[arg(short, long)]
         jobs: Option<usize>,
-        /// At most this many files from DIR.
+        /// At most this many files.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Timed runs per setting, after one warm-up run.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
         #[arg(long)]
         json: bool,
     },

@@ -229,31 +229,25 @@ fn one_off_pipeline(o: &OneOff, key: String) -> LoadedPipeline {
 }
 
 pub fn bench(opts: &benchmark::BenchOptions, json: bool) -> ExitCode {
-    let inputs = match benchmark::load_inputs(opts.dir.as_deref(), opts.limit) {
-        Ok(i) if !i.files.is_empty() => i,
-        Ok(_) => {
-            eprintln!(
-                "pixpipe: no photos to measure in {}",
-                opts.dir.as_deref().unwrap_or(Path::new(".")).display()
-            );
-            return ExitCode::BadConfig;
+    let inputs = benchmark::load_inputs(&opts.paths, opts.limit);
+    if inputs.files.is_empty() {
+        eprintln!("pixpipe: no photos to measure in {}", inputs.description);
+        for l in &inputs.left_out {
+            eprintln!("pixpipe: {}: {}", l.path, l.reason);
         }
-        Err(e) => {
-            eprintln!("pixpipe: {e}");
-            return ExitCode::BadConfig;
-        }
-    };
+        return ExitCode::BadConfig;
+    }
     if !json {
         eprintln!("pixpipe: measuring {} ...", inputs.description);
     }
-    let rows = benchmark::run(opts, &inputs);
+    let report = benchmark::run(opts, inputs);
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
+            serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", benchmark::table(opts, &inputs, &rows));
+        print!("{}", benchmark::table(&report));
     }
     ExitCode::Success
 }

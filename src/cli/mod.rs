@@ -50,17 +50,18 @@ pub fn main() -> i32 {
             action,
         } => ledger::command(ledger, pipeline, action),
         Command::Bench {
-            dir,
+            paths,
             width,
             quality,
             filter,
             decode,
             jobs,
             limit,
+            repeat,
             json,
         } => {
             let opts = crate::tools::bench::BenchOptions {
-                dir,
+                paths,
                 width: width.max(1),
                 quality,
                 filters: filter,
@@ -69,6 +70,7 @@ pub fn main() -> i32 {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
                     .max(1),
                 limit: limit.max(1),
+                repeat: repeat.max(1),
             };
             commands::bench(&opts, json)
         }

@@ -55,40 +55,11 @@ pub fn transform_timed(
     s: &TransformSettings,
     times: &mut StageTimes,
 ) -> Result<Output, TransformError> {
-    if probe.format.handling() != Handling::Transform || probe.animated {
+    if !resizes(probe) {
         return Ok(passthrough(probe));
     }
-    let (w, h) = (probe.width.unwrap_or(0), probe.height.unwrap_or(0));
-    check_size(w, h, s.max_pixels)?;
-    let orientation = probe.meta.orientation;
-    let (disp_w, disp_h) = if orientation >= 5 { (h, w) } else { (w, h) };
-    let (out_w, out_h) = target_size(disp_w, disp_h, s.width, s.upscale);
-    let (store_w, store_h) = if orientation >= 5 {
-        (out_h, out_w)
-    } else {
-        (out_w, out_h)
-    };
-
     let out_format = output_format(probe.format, s.format);
-    let t = Instant::now();
-    let request = DecodeRequest {
-        format: probe.format,
-        want_width: store_w,
-        want_height: store_h,
-        scaled: s.decode == DecodeMode::Scaled,
-        max_pixels: s.max_pixels,
-    };
-    let mut pixels = codecs::decode(&probe.bytes, &request)?;
-    if pixels.channels == 4 && out_format == MediaFormat::Jpeg {
-        pixels = flatten(pixels, s.background);
-    }
-    times.decode += t.elapsed();
-    let t = Instant::now();
-    let pixels = resize(pixels, store_w, store_h, s.filter)?;
-    times.resize += t.elapsed();
-    let t = Instant::now();
-    let pixels = orient(pixels, orientation);
-    times.orient += t.elapsed();
+    let pixels = render_timed(probe, s, out_format, times)?;
     let t = Instant::now();
     let mut notes = Vec::new();
     let exif = if s.keep_exif && out_format == MediaFormat::Jpeg {
@@ -111,6 +82,56 @@ pub fn transform_timed(
         height: Some(pixels.height),
         notes,
     })
+}
+
+/// Whether pixpipe decodes and resizes this file (the others pass through unchanged).
+pub fn resizes(probe: &Probe) -> bool {
+    probe.format.handling() == Handling::Transform && !probe.animated
+}
+
+/// The output's pixels before encoding: decoded (shrunk while decoding when allowed),
+/// flattened when the output has no alpha, resized and oriented.
+pub fn render(probe: &Probe, s: &TransformSettings) -> Result<Pixels, TransformError> {
+    let out_format = output_format(probe.format, s.format);
+    render_timed(probe, s, out_format, &mut StageTimes::default())
+}
+
+fn render_timed(
+    probe: &Probe,
+    s: &TransformSettings,
+    out_format: MediaFormat,
+    times: &mut StageTimes,
+) -> Result<Pixels, TransformError> {
+    let (w, h) = (probe.width.unwrap_or(0), probe.height.unwrap_or(0));
+    check_size(w, h, s.max_pixels)?;
+    let orientation = probe.meta.orientation;
+    let (disp_w, disp_h) = if orientation >= 5 { (h, w) } else { (w, h) };
+    let (out_w, out_h) = target_size(disp_w, disp_h, s.width, s.upscale);
+    let (store_w, store_h) = if orientation >= 5 {
+        (out_h, out_w)
+    } else {
+        (out_w, out_h)
+    };
+    let t = Instant::now();
+    let request = DecodeRequest {
+        format: probe.format,
+        want_width: store_w,
+        want_height: store_h,
+        scaled: s.decode == DecodeMode::Scaled,
+        max_pixels: s.max_pixels,
+    };
+    let mut pixels = codecs::decode(&probe.bytes, &request)?;
+    if pixels.channels == 4 && out_format == MediaFormat::Jpeg {
+        pixels = flatten(pixels, s.background);
+    }
+    times.decode += t.elapsed();
+    let t = Instant::now();
+    let pixels = resize(pixels, store_w, store_h, s.filter)?;
+    times.resize += t.elapsed();
+    let t = Instant::now();
+    let pixels = orient(pixels, orientation);
+    times.orient += t.elapsed();
+    Ok(pixels)
 }
 
 /// The source bytes, unchanged: videos, animations, formats pixpipe cannot decode.

@@ -1,14 +1,12 @@
 //! Exactly-once under interruption: SIGKILL at several points of a run, then a
 //! re-run; Ctrl-C; and the key never leaking into any output.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::chevereto::{Fault, Server, ServerConfig};
-use support::fixtures;
-use support::{read_jsonl, stderr};
+use crate::support::chevereto::{Fault, Server, ServerConfig};
+use crate::support::fixtures;
+use crate::support::{self, read_jsonl, stderr};
 
 const ADMIN_KEY: &str = "chv_FAKE_admin_key_for_tests";
 

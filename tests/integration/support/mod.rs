@@ -1,4 +1,9 @@
-#![allow(dead_code)]
+//! What every test module shares: running the pixpipe binary and reading what it printed, writing
+//! a folder-target pipeline and a folder of photos, and reading JSON Lines reports.
+//!
+//! [`fixtures`] builds the files (photos with chosen metadata, hostile files); [`chevereto`] is a
+//! fake image host to upload to.
+
 pub mod chevereto;
 pub mod fixtures;
 

@@ -1,12 +1,10 @@
 //! `pixpipe inspect --json`: titles, descriptions, dates and orientation as
 //! design.md orders their sources, on files the tests build with real metadata.
 
-mod support;
-
 use std::path::Path;
 
-use support::fixtures::{self, Meta};
-use support::{run, stdout};
+use crate::support::fixtures::{self, Meta};
+use crate::support::{run, stdout};
 
 fn inspect(path: &Path) -> serde_json::Value {
     let out = run(&["inspect", "--json", path.to_str().unwrap()]);

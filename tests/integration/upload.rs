@@ -1,14 +1,12 @@
 //! Uploads to a Chevereto host (a faithful fake started by each test on
 //! 127.0.0.1): parameters, answers, retries, the ledger, and exactly-once.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::chevereto::{DEFAULT_API_KEY, Fault, Server, ServerConfig};
-use support::fixtures::{self, Meta};
-use support::{line_for, read_jsonl, stderr};
+use crate::support::chevereto::{DEFAULT_API_KEY, Fault, Server, ServerConfig};
+use crate::support::fixtures::{self, Meta};
+use crate::support::{self, line_for, read_jsonl, stderr};
 
 struct Job {
     dir: tempfile::TempDir,

@@ -1,8 +1,6 @@
 //! Shrink-on-load must look like a full decode followed by the same resize.
 
-use pixpipe::Filter;
-
-use pixpipe::resize;
+use pixpipe::{Filter, decode_jpeg, generated_jpeg, resize};
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len());
@@ -25,11 +23,11 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 #[test]
 fn scaled_decode_is_close_to_a_full_decode_reference() {
     // Photo-like content; sizes chosen so each DCT scale is exercised.
-    let src = pixpipe::generated_jpeg(1600, 1200, 3);
+    let src = generated_jpeg(1600, 1200, 3);
     for (target_w, target_h) in [(800, 600), (600, 450), (300, 225), (150, 113)] {
-        let full = pixpipe::decode_jpeg(&src, 1600, 1200, false, 1 << 30).unwrap();
+        let full = decode_jpeg(&src, 1600, 1200, false).unwrap();
         let reference = resize(full, target_w, target_h, Filter::Lanczos3).unwrap();
-        let scaled = pixpipe::decode_jpeg(&src, target_w, target_h, true, 1 << 30).unwrap();
+        let scaled = decode_jpeg(&src, target_w, target_h, true).unwrap();
         assert!(
             scaled.width >= target_w && scaled.height >= target_h,
             "never below the target"

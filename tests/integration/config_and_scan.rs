@@ -1,11 +1,9 @@
 //! Pipeline files that are wrong, `pixpipe check`, and what the scan picks up.
 
-mod support;
-
 use std::path::Path;
 
-use support::fixtures;
-use support::{line_for, read_jsonl, run, stderr, stdout, write_pipeline};
+use crate::support::fixtures;
+use crate::support::{self, line_for, read_jsonl, run, stderr, stdout, write_pipeline};
 
 fn run_pipeline_text(text: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,10 @@
 //! `pixpipe run` with a folder target: pixels, names, manifest, report,
 //! exit codes, re-runs, and bad files that must not stop the run.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::fixtures::{self, Meta};
-use support::{line_for, read_jsonl, run, stderr, write_pipeline};
+use crate::support::fixtures::{self, Meta};
+use crate::support::{line_for, read_jsonl, run, stderr, write_pipeline};
 
 struct Setup {
     dir: tempfile::TempDir,

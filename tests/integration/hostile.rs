@@ -1,57 +1,12 @@
 //! Files that break other tools: each gets a clear per-file outcome, no panic,
 //! no hang, and the run goes on.
 
-mod support;
-
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use support::fixtures::{self, Meta};
-use support::{read_jsonl, stderr, write_pipeline};
-
-/// A WebP whose VP8X header declares a 16777216 × 16777216 canvas.
-fn webp_bomb() -> Vec<u8> {
-    let mut vp8x = vec![0u8; 10];
-    let max = (1u32 << 24) - 1; // stored as size - 1, 24 bits each
-    vp8x[4..7].copy_from_slice(&max.to_le_bytes()[..3]);
-    vp8x[7..10].copy_from_slice(&max.to_le_bytes()[..3]);
-    let mut body = b"WEBP".to_vec();
-    body.extend_from_slice(b"VP8X");
-    body.extend_from_slice(&10u32.to_le_bytes());
-    body.extend_from_slice(&vp8x);
-    let mut file = b"RIFF".to_vec();
-    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    file.extend_from_slice(&body);
-    file
-}
-
-/// A little-endian TIFF declaring 100000 × 100000 RGB with one tiny strip.
-fn tiff_bomb() -> Vec<u8> {
-    let entries: &[(u16, u16, u32, u32)] = &[
-        (256, 4, 1, 100_000), // ImageWidth
-        (257, 4, 1, 100_000), // ImageLength
-        (258, 3, 1, 8),       // BitsPerSample
-        (259, 3, 1, 1),       // Compression: none
-        (262, 3, 1, 2),       // Photometric: RGB
-        (273, 4, 1, 200),     // StripOffsets
-        (277, 3, 1, 3),       // SamplesPerPixel
-        (278, 4, 1, 100_000), // RowsPerStrip
-        (279, 4, 1, 16),      // StripByteCounts
-    ];
-    let mut t = b"II*\0".to_vec();
-    t.extend_from_slice(&8u32.to_le_bytes());
-    t.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        t.extend_from_slice(&tag.to_le_bytes());
-        t.extend_from_slice(&kind.to_le_bytes());
-        t.extend_from_slice(&count.to_le_bytes());
-        t.extend_from_slice(&value.to_le_bytes());
-    }
-    t.extend_from_slice(&0u32.to_le_bytes());
-    t.resize(216, 7);
-    t
-}
+use crate::support::fixtures::{self, Meta};
+use crate::support::{self, read_jsonl, stderr, write_pipeline};
 
 fn small_jpeg(seed: u32) -> Vec<u8> {
     fixtures::jpeg_rgb(32, 24, &fixtures::photo_like_rgb(32, 24, seed))
@@ -124,8 +79,8 @@ fn hostile_files_each_get_an_outcome_and_the_run_goes_on() {
         "iptc-odd.jpg",
         &fixtures::jpeg_with_meta(32, 24, &fixtures::photo_like_rgb(32, 24, 2), &iptc),
     );
-    w("webp-bomb.webp", &webp_bomb());
-    w("tiff-bomb.tif", &tiff_bomb());
+    w("webp-bomb.webp", &fixtures::webp_bomb());
+    w("tiff-bomb.tif", &fixtures::tiff_bomb());
     w("random.jpg", &fixtures::junk_bytes(5000, 3));
     let started = std::time::Instant::now();
     let (out, report) = run(&input, dir.path());

@@ -1,0 +1,12 @@
+//! pixpipe's integration tests, in one binary: the support code (fixtures and the fake image
+//! host) compiles once, and every test runs against the pixpipe binary Cargo builds for them.
+
+mod support;
+
+mod config_and_scan;
+mod crash_safety;
+mod hostile;
+mod inspect;
+mod run_dir;
+mod shrink_on_load;
+mod upload;
