@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 struct Flags {
     interrupted: AtomicBool,
     halted: AtomicBool,
+    output_closed: AtomicBool,
     /// Why the run cannot go on, when a target said so (a revoked key, a full host).
     fatal: Mutex<Option<String>>,
 }
@@ -41,13 +42,22 @@ impl RunContext {
         self.halt();
     }
 
+    /// Standard output or error went away (`| head`): finish quietly, record what is done.
+    pub fn close_output(&self) {
+        self.flags.output_closed.store(true, Ordering::Relaxed);
+    }
+
+    pub fn output_closed(&self) -> bool {
+        self.flags.output_closed.load(Ordering::Relaxed)
+    }
+
     pub fn interrupted(&self) -> bool {
         self.flags.interrupted.load(Ordering::Relaxed)
     }
 
     /// Whether new files should still be taken.
     pub fn stopping(&self) -> bool {
-        self.interrupted() || self.flags.halted.load(Ordering::Relaxed)
+        self.interrupted() || self.output_closed() || self.flags.halted.load(Ordering::Relaxed)
     }
 
     /// The reason given to [`halt_because`](Self::halt_because), if any.

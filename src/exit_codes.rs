@@ -13,6 +13,8 @@ pub enum ExitCode {
     Fatal,
     /// Stopped by Ctrl-C after recording what was finished.
     Interrupted,
+    /// Standard output or error went away (`| head`); what was finished is recorded.
+    BrokenPipe,
 }
 
 impl ExitCode {
@@ -23,6 +25,7 @@ impl ExitCode {
             ExitCode::BadConfig => 2,
             ExitCode::Fatal => 3,
             ExitCode::Interrupted => 130,
+            ExitCode::BrokenPipe => 141,
         }
     }
 }
@@ -39,8 +42,9 @@ mod tests {
             ExitCode::BadConfig,
             ExitCode::Fatal,
             ExitCode::Interrupted,
+            ExitCode::BrokenPipe,
         ];
         let codes: Vec<i32> = all.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 130]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 130, 141]);
     }
 }

@@ -8,6 +8,9 @@ use crate::record::Summary;
 
 /// The end of a run: the summary line (or JSON), and the exit code it means.
 pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
+    if summary.output_closed {
+        return ExitCode::BrokenPipe; // nobody is reading any more: say nothing
+    }
     if json {
         println!("{}", serde_json::to_string(summary).unwrap_or_default());
     } else if plan.verbosity != Verbosity::Quiet || summary.failed > 0 {
@@ -31,29 +34,28 @@ pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
     }
 }
 
-/// What a run would do.
+/// What a run would do, in the words of the summary.
 pub fn plan(s: &Summary, json: bool) {
     let new = s.written + s.uploaded;
-    let already = s.duplicate - s.duplicate_in_run;
     if json {
         let v = serde_json::json!({
             "new": new,
             "new_bytes": s.new_bytes,
-            "already_there": already,
-            "duplicates_in_run": s.duplicate_in_run,
+            "already_there": s.already_there,
+            "duplicate": s.duplicate,
             "skipped": s.skipped,
             "failed": s.failed,
         });
         println!("{v}");
     } else {
         println!(
-            "new:                {new} ({})",
+            "new:            {new} ({})",
             indicatif::HumanBytes(s.new_bytes)
         );
-        println!("already there:      {already}");
-        println!("duplicates in run:  {}", s.duplicate_in_run);
-        println!("skipped:            {}", s.skipped);
-        println!("unreadable:         {}", s.failed);
+        println!("already there:  {}", s.already_there);
+        println!("duplicate:      {}", s.duplicate);
+        println!("skipped:        {}", s.skipped);
+        println!("failed:         {}", s.failed);
     }
 }
 

@@ -53,6 +53,7 @@ impl Ready {
         o.width = self.output.width;
         o.height = self.output.height;
         o.source_bytes = Some(self.source.size);
+        o.bytes_read = self.source.size;
         o.output_bytes = Some(self.output.bytes.len() as u64);
         o.title = Some(self.title.clone()).filter(|t| !t.is_empty());
         o.date_taken = self.date_taken.clone();

@@ -42,30 +42,38 @@ pub enum LedgerErrorKind {
     UnknownState(String),
 }
 
-/// The state of a (target, source) pair in the ledger.
+/// The state of a (target, source) pair in the ledger, in the report's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputState {
-    /// Delivered, with its location.
-    Done,
+    /// Written to a folder, at its location.
+    Written,
+    /// Stored by the host, with its URLs.
+    Uploaded,
     /// The host said it already had these bytes (no location known).
-    HostDuplicate,
+    AlreadyThere,
+    /// The last try failed; the row keeps the reason, and a re-run tries again.
+    Failed,
     /// Sent, but the run stopped before the answer came: may or may not be on the host.
     Pending,
 }
 
 impl OutputState {
-    pub const ALL: [OutputState; 3] = [
-        OutputState::Done,
-        OutputState::HostDuplicate,
+    pub const ALL: [OutputState; 5] = [
+        OutputState::Written,
+        OutputState::Uploaded,
+        OutputState::AlreadyThere,
+        OutputState::Failed,
         OutputState::Pending,
     ];
 
     /// The one spelling: the database, the JSON, the CSV and the tables all use it.
     pub fn as_str(self) -> &'static str {
         match self {
-            OutputState::Done => "done",
-            OutputState::HostDuplicate => "host_duplicate",
+            OutputState::Written => "written",
+            OutputState::Uploaded => "uploaded",
+            OutputState::AlreadyThere => "already_there",
+            OutputState::Failed => "failed",
             OutputState::Pending => "pending",
         }
     }
@@ -80,7 +88,10 @@ impl OutputState {
 
     /// Whether the target holds the file (as far as the ledger knows).
     pub fn delivered(self) -> bool {
-        matches!(self, OutputState::Done | OutputState::HostDuplicate)
+        matches!(
+            self,
+            OutputState::Written | OutputState::Uploaded | OutputState::AlreadyThere
+        )
     }
 }
 
@@ -108,6 +119,8 @@ pub struct OutputRow {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub title: Option<String>,
+    /// Why the last try failed (`failed` rows).
+    pub reason: Option<String>,
     pub at: String,
 }
 
@@ -130,6 +143,7 @@ impl OutputRow {
             width: None,
             height: None,
             title: None,
+            reason: None,
             at: now_iso(),
         }
     }
@@ -227,6 +241,7 @@ mod tests {
             assert_eq!(OutputState::parse(st.as_str()).unwrap(), st);
         }
         assert!(OutputState::parse("hostduplicate").is_err());
+        assert!(OutputState::parse("done").is_err(), "a version 2 word");
         assert!(OutputState::parse("").is_err());
     }
 }

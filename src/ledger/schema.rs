@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     width INTEGER,
     height INTEGER,
     title TEXT,
+    reason TEXT,
     run_id INTEGER,
     at TEXT NOT NULL
 );
@@ -45,7 +46,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 ";
 
-/// Brings a ledger of an older schema up to date. Version 1 had no `files.dir`; the
+/// Brings a ledger of an older schema up to date, one version at a time.
+/// Version 2 spelt states `done` and `host_duplicate` and kept no failures; version 3
+/// uses the words of the report (`written`, `uploaded`, `already_there`) and records
+/// failed files with their reason. Version 1 had no `files.dir`; the
 /// quick-check table is only a cache of md5s, so it is rebuilt (files are read once more).
 pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
     let version: Option<String> = conn
@@ -59,10 +63,34 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
             rusqlite::Error::SqliteFailure(_, _) => Ok(None),
             other => Err(other),
         })?;
-    if version.as_deref() == Some("1") {
+    let mut version = version.and_then(|v| v.parse::<i64>().ok());
+    if version == Some(1) {
         conn.execute_batch(
             "BEGIN; DROP TABLE IF EXISTS files;
              UPDATE meta SET value = '2' WHERE key = 'schema_version'; COMMIT;",
+        )?;
+        version = Some(2);
+    }
+    let has_outputs = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'outputs'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if version == Some(2) && !has_outputs {
+        conn.execute(
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+            [],
+        )?;
+    } else if version == Some(2) {
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE outputs ADD COLUMN reason TEXT;
+             UPDATE outputs SET state = CASE
+                 WHEN state = 'done' AND target LIKE 'dir:%' THEN 'written'
+                 WHEN state = 'done' THEN 'uploaded'
+                 WHEN state = 'host_duplicate' THEN 'already_there'
+                 ELSE state END;
+             UPDATE meta SET value = '3' WHERE key = 'schema_version'; COMMIT;",
         )?;
     }
     Ok(())

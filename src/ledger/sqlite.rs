@@ -113,15 +113,17 @@ impl SqliteLedger {
         }
         let mut put_output = tx.prepare_cached(
             "INSERT INTO outputs (target, source_md5, state, source_path, output_md5, location, viewer_url,
-                short_url, delete_url, remote_id, remote_md5, bytes, width, height, title, run_id, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                short_url, delete_url, remote_id, remote_md5, bytes, width, height, title, reason, run_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
              ON CONFLICT(target, source_md5) DO UPDATE SET state = excluded.state,
                 source_path = excluded.source_path, output_md5 = excluded.output_md5,
                 location = excluded.location, viewer_url = excluded.viewer_url,
                 short_url = excluded.short_url, delete_url = excluded.delete_url,
                 remote_id = excluded.remote_id, remote_md5 = excluded.remote_md5,
                 bytes = excluded.bytes, width = excluded.width, height = excluded.height,
-                title = excluded.title, run_id = excluded.run_id, at = excluded.at",
+                title = excluded.title, reason = excluded.reason, run_id = excluded.run_id,
+                at = excluded.at
+             WHERE excluded.state <> 'failed' OR outputs.state = 'failed'",
         )?;
         for o in outputs {
             put_output.execute(params![
@@ -140,6 +142,7 @@ impl SqliteLedger {
                 o.width,
                 o.height,
                 o.title,
+                o.reason,
                 run.0,
                 o.at,
             ])?;
@@ -304,11 +307,11 @@ fn path_key(p: &Path) -> &[u8] {
 
 const COLUMNS: &str =
     "target, source_md5, state, source_path, output_md5, location, viewer_url, short_url,
-    delete_url, remote_id, remote_md5, bytes, width, height, title, at";
+    delete_url, remote_id, remote_md5, bytes, width, height, title, reason, at";
 
 const O_COLUMNS: &str = "o.target, o.source_md5, o.state, o.source_path, o.output_md5,
     o.location, o.viewer_url, o.short_url, o.delete_url, o.remote_id, o.remote_md5, o.bytes,
-    o.width, o.height, o.title, o.at";
+    o.width, o.height, o.title, o.reason, o.at";
 
 /// An output row from the columns of [`COLUMNS`], starting at column `at`.
 fn row_from_sql(r: &rusqlite::Row<'_>, at: usize) -> Result<OutputRow, LedgerErrorKind> {
@@ -329,7 +332,8 @@ fn row_from_sql(r: &rusqlite::Row<'_>, at: usize) -> Result<OutputRow, LedgerErr
         width: r.get(at + 12)?,
         height: r.get(at + 13)?,
         title: r.get(at + 14)?,
-        at: r.get(at + 15)?,
+        reason: r.get(at + 15)?,
+        at: r.get(at + 16)?,
     })
 }
 
@@ -378,14 +382,14 @@ mod tests {
             mtime_ns: 5,
             source_md5: "m1".into(),
         };
-        let mut o = OutputRow::new("t", "m1", OutputState::Done);
+        let mut o = OutputRow::new("t", "m1", OutputState::Written);
         o.location = Some("x".into());
         l.commit(&[f], &[o], RunId(1)).unwrap();
         let known = r.known_in_dir(Path::new("/a"), "t").unwrap();
         let k = &known[&b"/a/b.jpg"[..]];
         assert_eq!((k.size, k.mtime_ns, k.source_md5.as_str()), (10, 5, "m1"));
         let out = k.output.as_ref().unwrap();
-        assert_eq!(out.state, OutputState::Done);
+        assert_eq!(out.state, OutputState::Written);
         assert_eq!(out.location.as_deref(), Some("x"));
         assert!(r.known_in_dir(Path::new("/b"), "t").unwrap().is_empty());
         assert!(
@@ -394,7 +398,7 @@ mod tests {
                 .is_none()
         );
         let row = r.lookup("t", "m1").unwrap().unwrap();
-        assert_eq!(row.state, OutputState::Done);
+        assert_eq!(row.state, OutputState::Written);
         assert!(r.lookup("other", "m1").unwrap().is_none());
         drop((l, r));
         let mut l = SqliteLedger::open(&path).unwrap();
@@ -405,13 +409,70 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_ledger_speaks_the_report_words_after_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', '2');
+             CREATE TABLE outputs (id INTEGER PRIMARY KEY, target TEXT NOT NULL, source_md5 TEXT NOT NULL,
+                state TEXT NOT NULL, source_path TEXT, output_md5 TEXT, location TEXT, viewer_url TEXT,
+                short_url TEXT, delete_url TEXT, remote_id TEXT, remote_md5 TEXT, bytes INTEGER,
+                width INTEGER, height INTEGER, title TEXT, run_id INTEGER, at TEXT NOT NULL);
+             INSERT INTO outputs (target, source_md5, state, at) VALUES
+                ('dir:/o', 'a', 'done', 't'), ('chevereto:h', 'b', 'done', 't'),
+                ('chevereto:h', 'c', 'host_duplicate', 't'), ('chevereto:h', 'd', 'pending', 't');",
+        )
+        .unwrap();
+        drop(conn);
+        let l = SqliteLedger::open(&path).unwrap();
+        let mut states = Vec::new();
+        l.outputs(None, &mut |r| states.push((r.source_md5, r.state)))
+            .unwrap();
+        assert_eq!(
+            states,
+            vec![
+                ("a".to_string(), OutputState::Written),
+                ("b".to_string(), OutputState::Uploaded),
+                ("c".to_string(), OutputState::AlreadyThere),
+                ("d".to_string(), OutputState::Pending),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failure_never_replaces_a_delivered_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = SqliteLedger::open(&dir.path().join("l.sqlite")).unwrap();
+        let mut failed = OutputRow::new("t", "m", OutputState::Failed);
+        failed.reason = Some("cannot decode".into());
+        l.commit(&[], &[failed.clone()], RunId(1)).unwrap();
+        let r = l.reader().unwrap();
+        let row = r.lookup("t", "m").unwrap().unwrap();
+        assert_eq!(row.state, OutputState::Failed);
+        assert_eq!(row.reason.as_deref(), Some("cannot decode"));
+        l.commit(
+            &[],
+            &[OutputRow::new("t", "m", OutputState::Written)],
+            RunId(2),
+        )
+        .unwrap();
+        l.commit(&[], &[failed], RunId(3)).unwrap();
+        assert_eq!(
+            r.lookup("t", "m").unwrap().unwrap().state,
+            OutputState::Written
+        );
+    }
+
+    #[test]
     fn an_unknown_state_is_an_error_not_pending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
         let mut l = SqliteLedger::open(&path).unwrap();
         l.commit(
             &[],
-            &[OutputRow::new("t", "m", OutputState::Done)],
+            &[OutputRow::new("t", "m", OutputState::Written)],
             RunId(1),
         )
         .unwrap();

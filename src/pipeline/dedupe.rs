@@ -59,7 +59,7 @@ pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) ->
     }
     let mut o = Outcome::with_reason(
         &found.path,
-        State::Duplicate,
+        State::AlreadyThere,
         match &row.location {
             Some(l) => format!("already at the target: {l}"),
             None => "the host already had it".to_string(),

@@ -53,7 +53,8 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
         true => Some(ledger.begin_run(&plan.source.display().to_string(), target.key())?),
         false => None,
     };
-    let mut rec = Recorder::new(ledger, run, claims, plan.batch_size, sinks(plan)?);
+    let sinks = sinks(plan, ctx)?;
+    let mut rec = Recorder::new(ledger, target.key(), run, claims, plan.batch_size, sinks);
     let (tx, rx) = mpsc::channel::<Work>(target.queue().max(1));
     let delivered = std::thread::scope(|s| {
         let deliverer = s.spawn(|| target.deliver(rx, &mut rec, ctx));
@@ -78,6 +79,7 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     delivered?;
     let mut summary = summary?;
     summary.fatal = ctx.fatal();
+    summary.output_closed = ctx.output_closed();
     Ok(summary)
 }
 
@@ -97,8 +99,8 @@ fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
 }
 
 /// The outcome sinks of a run: the progress line, and the report when asked.
-fn sinks(plan: &RunPlan) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
-    let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(plan.verbosity))];
+fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
+    let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(plan.verbosity, ctx))];
     if let Some(path) = &plan.report {
         sinks.push(Box::new(ReportWriter::create(path)?));
     }

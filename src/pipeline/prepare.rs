@@ -87,26 +87,32 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         mtime_ns: found.mtime_ns,
         source_md5: probe.md5.clone(),
     };
+    // Every outcome from here on read the file whole.
+    let read = |mut o: Outcome| {
+        o.bytes_read = probe.bytes.len() as u64;
+        o
+    };
     let mut pending = false;
     match stage.ledger.lookup(&stage.target_key, &probe.md5) {
         Ok(Some(row)) => {
             pending = was_pending(&row);
             if let Some(done) = already_there(stage, &found, &probe.md5, row) {
-                return Prepared::Finished(done, Some(file_row));
+                return Prepared::Finished(read(done), Some(file_row));
             }
         }
         Ok(None) => {}
         Err(e) => return fail(State::Failed, e.to_string()),
     }
     if let Some(other) = stage.claims.claim(&probe.md5, &found.path) {
-        return Prepared::Finished(duplicate_in_run(&found, &probe.md5, &other), None);
+        let o = duplicate_in_run(&found, &probe.md5, &other);
+        return Prepared::Finished(read(o), None);
     }
     if stage.plan.mode == crate::config::Mode::Plan {
         let mut o = Outcome::with_reason(&found.path, State::Uploaded, "new");
         o.source_md5 = Some(probe.md5.clone());
         o.source_bytes = Some(found.size);
         o.format = Some(probe.format.name().to_string());
-        return Prepared::Finished(o, None);
+        return Prepared::Finished(read(o), None);
     }
     match transform::transform(&probe, &stage.plan.transform) {
         Ok(output) => {
@@ -119,7 +125,7 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
             let mut o = Outcome::with_reason(&found.path, State::Failed, e.to_string());
             o.source_md5 = Some(probe.md5.clone());
             o.format = Some(probe.format.name().to_string());
-            Prepared::Finished(o, None)
+            Prepared::Finished(read(o), None)
         }
     }
 }

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ledger::{Claims, FileRow, Ledger, LedgerError, OutputRow, RunId};
+use crate::ledger::{Claims, FileRow, Ledger, LedgerError, OutputRow, OutputState, RunId};
+use crate::media::md5_hex;
 
 pub use outcome::{Outcome, State, Summary};
 pub use progress::Progress;
@@ -66,17 +67,21 @@ impl Batch {
 /// Writes down what happened to each file; targets hand it their results.
 pub struct Recorder {
     ledger: Box<dyn Ledger>,
+    /// The target's name in the ledger, for the rows of failed files.
+    target: String,
     /// `None` when the run records nothing (dry run, plan).
     run: Option<RunId>,
     claims: Arc<Claims>,
     batch: Batch,
     summary: Summary,
     sinks: Vec<Box<dyn OutcomeSink>>,
+    started: Instant,
 }
 
 impl Recorder {
     pub fn new(
         ledger: Box<dyn Ledger>,
+        target: &str,
         run: Option<RunId>,
         claims: Arc<Claims>,
         batch_size: usize,
@@ -84,6 +89,7 @@ impl Recorder {
     ) -> Recorder {
         Recorder {
             ledger,
+            target: target.to_string(),
             run,
             claims,
             batch: Batch {
@@ -93,8 +99,12 @@ impl Recorder {
                 size: batch_size.max(1),
                 last: Instant::now(),
             },
-            summary: Summary::default(),
+            summary: Summary {
+                dry_run: run.is_none(),
+                ..Summary::default()
+            },
             sinks,
+            started: Instant::now(),
         }
     }
 
@@ -107,10 +117,27 @@ impl Recorder {
     /// A file reached its final state.
     pub fn outcome(&mut self, o: &Outcome) -> Result<(), RecordError> {
         self.summary.add(o);
+        if o.state == State::Failed && self.run.is_some() {
+            self.batch.outputs.push(self.failure_row(o));
+        }
         for s in &mut self.sinks {
             s.record(o)?;
         }
         Ok(())
+    }
+
+    /// A failed file's ledger row, so `ledger list` shows it with its reason. A file
+    /// that was never read has no md5: its path stands in, as a URL's does.
+    fn failure_row(&self, o: &Outcome) -> OutputRow {
+        let md5 = o
+            .source_md5
+            .clone()
+            .unwrap_or_else(|| md5_hex(format!("path:{}", o.path).as_bytes()));
+        let mut row = OutputRow::new(&self.target, &md5, OutputState::Failed);
+        row.source_path = o.path.clone();
+        row.reason = o.reason.clone();
+        row.title = o.title.clone();
+        row
     }
 
     /// A quick-check row for the next batch.
@@ -177,6 +204,7 @@ impl Recorder {
     pub fn finish(mut self, interrupted: bool) -> Result<Summary, RecordError> {
         let committed = self.commit_batch();
         self.summary.interrupted = interrupted;
+        self.summary.elapsed_seconds = self.started.elapsed().as_secs_f64();
         for s in &mut self.sinks {
             s.finish(&self.summary)?;
         }

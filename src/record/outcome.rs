@@ -4,7 +4,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-/// How a file ended. Every file scanned ends in exactly one state.
+/// How a file ended. Every file scanned ends in exactly one state, and each state
+/// has one spelling: the report, the summary, `plan`, `--json`, the ledger and the
+/// exports all use [`State::word`] (the summary prints it with spaces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -12,23 +14,45 @@ pub enum State {
     Written,
     /// Sent to the host.
     Uploaded,
-    /// Already at the target (an earlier run, an earlier file of this run, or the host said so).
+    /// At the target already: delivered by an earlier run, or the host said it had it.
+    AlreadyThere,
+    /// The same content as another file of this run, which was taken instead.
     Duplicate,
     /// Not a photo or video pixpipe handles, or left out on purpose.
     Skipped,
-    /// Something went wrong; `reason` says what.
+    /// Something went wrong with this file; `reason` says what.
     Failed,
+    /// Never tried: the run stopped first (the host unreachable, Ctrl-C); a re-run takes it.
+    NotStarted,
 }
 
 impl State {
+    pub const ALL: [State; 7] = [
+        State::Written,
+        State::Uploaded,
+        State::AlreadyThere,
+        State::Duplicate,
+        State::Skipped,
+        State::Failed,
+        State::NotStarted,
+    ];
+
+    /// The state's one spelling.
     pub fn word(self) -> &'static str {
         match self {
             State::Written => "written",
             State::Uploaded => "uploaded",
+            State::AlreadyThere => "already_there",
             State::Duplicate => "duplicate",
             State::Skipped => "skipped",
             State::Failed => "failed",
+            State::NotStarted => "not_started",
         }
+    }
+
+    /// For people: the word with spaces ("already there").
+    pub fn words(self) -> String {
+        self.word().replace('_', " ")
     }
 }
 
@@ -69,6 +93,9 @@ pub struct Outcome {
     /// The file with the same content that this run took first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// Bytes read from disk for this file (0 when the quick check answered without reading).
+    #[serde(skip)]
+    pub bytes_read: u64,
     /// The answer may have been lost after the host stored the file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub possibly_duplicated: bool,
@@ -94,6 +121,7 @@ impl Outcome {
             date_taken: None,
             warnings: Vec::new(),
             duplicate_of: None,
+            bytes_read: 0,
             possibly_duplicated: false,
         }
     }
@@ -105,69 +133,102 @@ impl Outcome {
     }
 }
 
-/// Counts per state, and bytes in and out.
+/// Counts per state, and bytes and time, as the summary and `--json` give them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub written: u64,
     pub uploaded: u64,
+    pub already_there: u64,
     pub duplicate: u64,
     pub skipped: u64,
     pub failed: u64,
-    pub source_bytes: u64,
-    pub output_bytes: u64,
+    pub not_started: u64,
     pub possibly_duplicated: u64,
-    /// Duplicates of another file of this run (the rest were at the target already).
-    pub duplicate_in_run: u64,
+    /// Bytes of the sources read (files found unchanged by the quick check are not read).
+    pub bytes_read: u64,
+    /// Bytes written or sent.
+    pub bytes_sent: u64,
     /// Bytes of the sources that are new to the target (what a plan would send).
     pub new_bytes: u64,
+    pub elapsed_seconds: f64,
+    /// Nothing was delivered or recorded: the counts say what a run would do.
+    pub dry_run: bool,
     pub interrupted: bool,
     /// Why the run stopped early, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatal: Option<String>,
+    /// Standard output or error went away (a closed pipe): the run stopped quietly.
+    #[serde(skip)]
+    pub output_closed: bool,
 }
 
 impl Summary {
     pub fn add(&mut self, o: &Outcome) {
-        match o.state {
-            State::Written => self.written += 1,
-            State::Uploaded => self.uploaded += 1,
-            State::Duplicate => self.duplicate += 1,
-            State::Skipped => self.skipped += 1,
-            State::Failed => self.failed += 1,
-        }
+        *self.count_mut(o.state) += 1;
         if matches!(o.state, State::Written | State::Uploaded) {
-            self.source_bytes += o.source_bytes.unwrap_or(0);
-            self.output_bytes += o.output_bytes.unwrap_or(0);
+            self.bytes_sent += o.output_bytes.unwrap_or(0);
+            self.new_bytes += o.source_bytes.unwrap_or(0);
         }
+        self.bytes_read += o.bytes_read;
         if o.possibly_duplicated {
             self.possibly_duplicated += 1;
         }
-        if o.duplicate_of.is_some() {
-            self.duplicate_in_run += 1;
-        }
-        if matches!(o.state, State::Written | State::Uploaded) {
-            self.new_bytes += o.source_bytes.unwrap_or(0);
+    }
+
+    fn count_mut(&mut self, state: State) -> &mut u64 {
+        match state {
+            State::Written => &mut self.written,
+            State::Uploaded => &mut self.uploaded,
+            State::AlreadyThere => &mut self.already_there,
+            State::Duplicate => &mut self.duplicate,
+            State::Skipped => &mut self.skipped,
+            State::Failed => &mut self.failed,
+            State::NotStarted => &mut self.not_started,
         }
     }
 
-    /// One line for people: "3 uploaded, 2 already there, 1 failed".
+    pub fn count(&self, state: State) -> u64 {
+        match state {
+            State::Written => self.written,
+            State::Uploaded => self.uploaded,
+            State::AlreadyThere => self.already_there,
+            State::Duplicate => self.duplicate,
+            State::Skipped => self.skipped,
+            State::Failed => self.failed,
+            State::NotStarted => self.not_started,
+        }
+    }
+
+    /// One line for people, in the spirit of an uploader: "3 uploaded, 2 already there,
+    /// 1 failed in 4.2 s: 12.0 MiB read, 1.1 MiB sent, 1.4 files/s". States with no file
+    /// are left out, except `failed`, which is always said.
     pub fn line(&self) -> String {
         let mut parts = Vec::new();
-        if self.written > 0 {
-            parts.push(format!("{} written", self.written));
+        for state in State::ALL {
+            let n = self.count(state);
+            if n > 0 || state == State::Failed {
+                let word = match state {
+                    State::Written if self.dry_run => "would be written".to_string(),
+                    State::Uploaded if self.dry_run => "would be uploaded".to_string(),
+                    other => other.words(),
+                };
+                parts.push(format!("{n} {word}"));
+            }
         }
-        if self.uploaded > 0 {
-            parts.push(format!("{} uploaded", self.uploaded));
-        }
-        parts.push(format!("{} already there", self.duplicate));
-        if self.skipped > 0 {
-            parts.push(format!("{} skipped", self.skipped));
-        }
-        parts.push(format!("{} failed", self.failed));
         if self.possibly_duplicated > 0 {
             parts.push(format!("{} possibly duplicated", self.possibly_duplicated));
         }
-        parts.join(", ")
+        let files: u64 = State::ALL.iter().map(|s| self.count(*s)).sum();
+        let secs = self.elapsed_seconds.max(0.001);
+        format!(
+            "{} in {:.1} s: {} read, {} {}, {:.1} files/s",
+            parts.join(", "),
+            self.elapsed_seconds,
+            indicatif::HumanBytes(self.bytes_read),
+            indicatif::HumanBytes(self.bytes_sent),
+            if self.uploaded > 0 { "sent" } else { "written" },
+            files as f64 / secs
+        )
     }
 }
 
@@ -176,21 +237,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn summary_counts_every_state() {
+    fn summary_counts_every_state_with_its_one_spelling() {
         let mut s = Summary::default();
-        let all = [
-            State::Written,
-            State::Uploaded,
-            State::Duplicate,
-            State::Skipped,
-            State::Failed,
-        ];
-        for st in all {
+        for st in State::ALL {
             s.add(&Outcome::new(Path::new("x"), st));
+            let serde_name = serde_json::to_value(st).unwrap();
+            assert_eq!(serde_name.as_str(), Some(st.word()));
         }
-        assert_eq!(
-            s.line(),
-            "1 written, 1 uploaded, 1 already there, 1 skipped, 1 failed"
+        let line = s.line();
+        assert!(
+            line.starts_with(
+                "1 written, 1 uploaded, 1 already there, 1 duplicate, 1 skipped, 1 failed, 1 not started in "
+            ),
+            "{line}"
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        for st in State::ALL {
+            assert_eq!(json[st.word()], 1, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_dry_run_says_what_would_happen() {
+        let mut s = Summary {
+            dry_run: true,
+            ..Summary::default()
+        };
+        s.add(&Outcome::new(Path::new("x"), State::Uploaded));
+        assert!(
+            s.line().starts_with("1 would be uploaded, 0 failed"),
+            "{}",
+            s.line()
         );
     }
 }

@@ -1,17 +1,20 @@
 //! What the user sees while a run goes on: a progress bar on a terminal,
 //! plain lines otherwise, and a line for every file that failed.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Outcome, OutcomeSink, SinkError, State, Summary};
 use crate::config::Verbosity;
+use crate::context::RunContext;
 
 /// Progress in files and bytes, on stderr.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// Told when stderr goes away, so the run stops taking files.
+    ctx: RunContext,
     verbosity: Verbosity,
     found: u64,
     done: u64,
@@ -21,7 +24,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(verbosity: Verbosity) -> Progress {
+    pub fn new(verbosity: Verbosity, ctx: &RunContext) -> Progress {
         let bar = (verbosity != Verbosity::Quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -35,6 +38,7 @@ impl Progress {
         });
         Progress {
             bar,
+            ctx: ctx.clone(),
             verbosity,
             found: 0,
             done: 0,
@@ -44,11 +48,19 @@ impl Progress {
         }
     }
 
-    /// Prints a line without tearing the bar.
+    /// Prints a line without tearing the bar. Once stderr is closed (`2>&1 | head`),
+    /// nothing more is printed and the run is told to stop: a closed pipe is no error.
     pub fn println(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+        if self.ctx.output_closed() {
+            return;
+        }
+        let print = || writeln!(std::io::stderr(), "{line}");
+        let written = match &self.bar {
+            Some(b) => b.suspend(print),
+            None => print(),
+        };
+        if written.is_err() {
+            self.ctx.close_output();
         }
     }
 
@@ -84,7 +96,7 @@ impl OutcomeSink for Progress {
             _ if self.verbosity == Verbosity::Verbose => Some(format!(
                 "pixpipe: {}: {}{}",
                 o.path,
-                o.state.word(),
+                o.state.words(),
                 o.reason
                     .as_deref()
                     .map(|r| format!(" ({r})"))
@@ -107,12 +119,12 @@ impl OutcomeSink for Progress {
                     && self.last_line.elapsed() >= Duration::from_secs(5)
                 {
                     self.last_line = Instant::now();
-                    eprintln!(
+                    self.println(&format!(
                         "pixpipe: {}/{} files, {}",
                         self.done,
                         self.found,
                         self.rate()
-                    );
+                    ));
                 }
             }
         }

@@ -123,7 +123,7 @@ fn sigkill_at_any_point_loses_nothing_and_repeats_at_most_the_uploads_in_flight(
         assert_eq!(out.status.code(), Some(0));
         let sent: Vec<_> = read_jsonl(&third)
             .into_iter()
-            .filter(|l| l["state"] != "duplicate")
+            .filter(|l| l["state"] != "already_there")
             .collect();
         assert!(sent.is_empty(), "third run sent: {sent:#?}");
         assert_eq!(server.stored().len(), before);
@@ -369,7 +369,7 @@ fn sigkill_during_a_folder_run_leaves_whole_files_and_a_rerun_completes() {
         assert!(
             lines
                 .iter()
-                .all(|l| l["state"] == "written" || l["state"] == "duplicate")
+                .all(|l| l["state"] == "written" || l["state"] == "already_there")
         );
         assert_eq!(
             count_outputs(),

@@ -147,7 +147,7 @@ fn awkward_file_names_are_handled() {
     // A re-run knows every one of them, whatever bytes its name has.
     let (_, report) = run(&input, dir.path());
     assert!(
-        report.iter().all(|l| l["state"] == "duplicate"),
+        report.iter().all(|l| l["state"] == "already_there"),
         "{report:#?}"
     );
 }

@@ -308,7 +308,7 @@ fn rerun_reads_nothing_and_writes_nothing() {
     let (out, report) = s.run("");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        report.iter().all(|l| l["state"] == "duplicate"),
+        report.iter().all(|l| l["state"] == "already_there"),
         "{report:#?}"
     );
     assert_eq!(read_jsonl(&manifest).len(), 4, "nothing written again");

@@ -125,13 +125,16 @@ fn uploads_once_and_a_rerun_sends_nothing() {
         "a re-run sends nothing"
     );
     assert_eq!(
-        report.iter().filter(|l| l["state"] == "duplicate").count(),
+        report
+            .iter()
+            .filter(|l| l["state"] == "already_there")
+            .count(),
         5
     );
     // Renamed and moved files are still known by their content.
     std::fs::rename(job.input.join("p000.jpg"), job.input.join("moved.jpg")).unwrap();
     let (_, report) = job.run(&server, "", "");
-    assert_eq!(line_for(&report, "moved.jpg")["state"], "duplicate");
+    assert_eq!(line_for(&report, "moved.jpg")["state"], "already_there");
     assert_eq!(server.upload_requests().len(), requests);
 }
 
@@ -389,7 +392,7 @@ fn a_lost_answer_is_reported_as_possibly_duplicated() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // The retry finds the host already holding the bytes (code 101): stored once.
     assert_eq!(server.stored().len(), 1);
-    assert_eq!(report[0]["state"], "duplicate");
+    assert_eq!(report[0]["state"], "already_there");
     assert_eq!(report[0]["possibly_duplicated"], true);
 }
 
@@ -405,7 +408,7 @@ fn host_duplicate_is_not_a_failure() {
     let (out, report) = second.run(&server, "", "");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        report.iter().all(|l| l["state"] == "duplicate"),
+        report.iter().all(|l| l["state"] == "already_there"),
         "{report:#?}"
     );
     assert_eq!(server.stored().len(), 2);
@@ -448,7 +451,7 @@ fn plan_and_dry_run_send_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["new"], 3);
-    assert_eq!(v["duplicates_in_run"], 1);
+    assert_eq!(v["duplicate"], 1);
     assert_eq!(v["skipped"], 1);
     assert_eq!(v["already_there"], 0);
     let (out, _) = job.run_with(&p, DEFAULT_API_KEY, &["--dry-run"]);
@@ -572,7 +575,7 @@ fn a_hung_answer_times_out_and_is_retried() {
     assert!(
         report
             .iter()
-            .all(|l| l["state"] == "uploaded" || l["state"] == "duplicate"),
+            .all(|l| l["state"] == "uploaded" || l["state"] == "already_there"),
         "{report:#?}"
     );
 }
@@ -625,7 +628,7 @@ fn ledger_forget_makes_a_file_go_again() {
         .output()
         .unwrap();
     assert!(
-        support::stdout(&out).contains("done"),
+        support::stdout(&out).contains("uploaded"),
         "{}",
         support::stdout(&out)
     );

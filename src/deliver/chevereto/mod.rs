@@ -222,7 +222,7 @@ impl Session<'_> {
         if let Some(row) = known.filter(|r| r.state != OutputState::Pending) {
             let mut o = Outcome::with_reason(
                 Path::new(url),
-                State::Duplicate,
+                State::AlreadyThere,
                 "already sent to this host",
             );
             o.output = row.location;
@@ -251,7 +251,7 @@ impl Session<'_> {
                     .into(),
             );
         }
-        let mut row = OutputRow::new(&key, &flight.source_md5, OutputState::Done);
+        let mut row = OutputRow::new(&key, &flight.source_md5, OutputState::Uploaded);
         row.source_path = flight.source_path;
         row.output_md5 = flight.output_md5.clone();
         row.bytes = o.output_bytes;
@@ -281,10 +281,10 @@ impl Session<'_> {
                 true
             }
             Answer::Duplicate => {
-                o.state = State::Duplicate;
+                o.state = State::AlreadyThere;
                 o.reason =
                     Some("the host already had these bytes (it returns no URL for them)".into());
-                row.state = OutputState::HostDuplicate;
+                row.state = OutputState::AlreadyThere;
                 self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
                 true
             }

@@ -82,12 +82,12 @@ impl DirTarget {
         };
         let (state, path) = match placed {
             Placed::Written(p) => (State::Written, p),
-            Placed::AlreadyThere(p) => (State::Duplicate, p),
+            Placed::AlreadyThere(p) => (State::AlreadyThere, p),
         };
         let mut o = ready.outcome(state);
         let location = path.display().to_string();
         o.output = Some(location.clone());
-        if state == State::Duplicate {
+        if state == State::AlreadyThere {
             o.reason = Some(format!("identical file already at {location}"));
         }
         let source = ready.source.path.display().to_string();
@@ -118,7 +118,7 @@ fn manifest_entry<'a>(ready: &'a Ready, source: &'a str, location: &'a str) -> M
 }
 
 fn output_row(key: &str, ready: &Ready, source: String, location: String) -> OutputRow {
-    let mut row = OutputRow::new(key, &ready.source.source_md5, OutputState::Done);
+    let mut row = OutputRow::new(key, &ready.source.source_md5, OutputState::Written);
     row.source_path = source;
     row.output_md5 = Some(ready.output.md5.clone());
     row.location = Some(location);

@@ -51,11 +51,12 @@ fn guarded<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, LibjpegError>
 
 /// Whether an end-of-image marker follows the first scan. Entropy-coded data cannot
 /// contain 0xFF 0xD9 (0xFF is always stuffed), so its absence means the file was cut.
+/// The search runs from the end, where the marker is, instead of over megabytes of scan.
 pub fn is_complete(bytes: &[u8]) -> bool {
     let Some(sos) = jpeg_scan_offset(bytes) else {
         return false;
     };
-    bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
+    bytes[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9])
 }
 
 /// JPEG, shrunk in the DCT domain while decoding.
