@@ -231,6 +231,14 @@ pub struct Upload {
     /// Extra attempts after a transient failure.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Seconds all uploads wait together for a host that went away mid-run, before the
+    /// run stops (a host never reached at all is given up after a few seconds).
+    #[serde(default = "default_outage_wait")]
+    pub outage_wait: Seconds,
+}
+
+fn default_outage_wait() -> Seconds {
+    Seconds(600.0)
 }
 
 fn default_concurrency() -> u16 {
@@ -254,6 +262,7 @@ impl Default for Upload {
             rate_limit: None,
             timeout: default_timeout(),
             retries: default_retries(),
+            outage_wait: default_outage_wait(),
         }
     }
 }

@@ -191,6 +191,8 @@ pub struct CheveretoPlan {
     pub rate_limit: Option<f64>,
     pub timeout: Duration,
     pub retries: u32,
+    /// How long uploads wait together for a host that went away mid-run.
+    pub outage_wait: Duration,
 }
 
 impl CheveretoPlan {
@@ -321,6 +323,7 @@ fn chevereto_plan(
         rate_limit: u.rate_limit.filter(|r| *r > 0.0),
         timeout: Duration::from_secs(u64::from(u.timeout.max(1))),
         retries: u.retries,
+        outage_wait: Duration::from_secs_f64(u.outage_wait.0),
     })
 }
 

@@ -77,7 +77,7 @@ impl Prepared {
         match self {
             Prepared::Finished(o, _) => o,
             Prepared::Ready(r) => {
-                let mut o = r.outcome(State::Skipped);
+                let mut o = r.outcome(State::NotStarted);
                 o.reason = Some(format!("not delivered: the run stopped ({why})"));
                 o
             }

@@ -87,6 +87,18 @@ impl SqliteLedger {
         })
     }
 
+    /// An empty ledger in memory, for runs that must leave nothing behind (a plan or a
+    /// dry run before any real run): it answers "never seen" to every lookup.
+    pub fn in_memory(path: &Path) -> Result<SqliteLedger, LedgerError> {
+        let err = |e: rusqlite::Error| error(path, e);
+        let writer = Connection::open_in_memory().map_err(err)?;
+        writer.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteLedger {
+            path: PathBuf::from(":memory:"),
+            writer,
+        })
+    }
+
     fn err(&self, e: rusqlite::Error) -> LedgerError {
         error(&self.path, e)
     }
@@ -153,7 +165,13 @@ impl SqliteLedger {
 
 impl Ledger for SqliteLedger {
     fn reader(&self) -> Result<Arc<dyn LedgerReader>, LedgerError> {
-        let conn = open_conn(&self.path).map_err(|e| self.err(e))?;
+        let conn = if self.path == Path::new(":memory:") {
+            let conn = Connection::open_in_memory().map_err(|e| self.err(e))?;
+            conn.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
+            conn
+        } else {
+            open_conn(&self.path).map_err(|e| self.err(e))?
+        };
         Ok(Arc::new(SqliteReader {
             path: self.path.clone(),
             conn: Mutex::new(conn),

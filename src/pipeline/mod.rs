@@ -84,7 +84,13 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
 }
 
 /// Opens the plan's ledger; an unusable `ledger.path` is the pipeline file's error.
+/// A plan or a dry run creates no ledger: without one yet, it asks an empty one.
 fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
+    if !plan.mode.delivers() && !plan.ledger.path.exists() {
+        return Ok(Box::new(ledger::SqliteLedger::in_memory(
+            &plan.ledger.path,
+        )?));
+    }
     ledger::open(&plan.ledger.path).map_err(|e| {
         if plan.ledger.explicit {
             RunError::Config(plan.ledger.error(format!(

@@ -164,7 +164,7 @@ impl Feeder<'_> {
             let prepared = if ctx.stopping() {
                 let reason = "not read: the run was stopped";
                 Prepared::Finished(
-                    Outcome::with_reason(&found.path, State::Skipped, reason),
+                    Outcome::with_reason(&found.path, State::NotStarted, reason),
                     None,
                 )
             } else {

@@ -26,6 +26,8 @@ pub trait OutcomeSink: Send {
     /// The scan has found `scanned` files so far.
     fn found(&mut self, _scanned: u64) {}
     fn record(&mut self, o: &Outcome) -> Result<(), SinkError>;
+    /// A word on the run as a whole while it waits ("HOST unreachable since …").
+    fn status(&mut self, _line: &str) {}
     /// The run is over; `summary` counts every file.
     fn finish(&mut self, summary: &Summary) -> Result<(), SinkError>;
 }
@@ -111,6 +113,13 @@ impl Recorder {
     pub fn found(&mut self, scanned: u64) {
         for s in &mut self.sinks {
             s.found(scanned);
+        }
+    }
+
+    /// A word on the run as a whole, for the sinks that show one.
+    pub fn status(&mut self, line: &str) {
+        for s in &mut self.sinks {
+            s.status(line);
         }
     }
 

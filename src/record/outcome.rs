@@ -207,12 +207,11 @@ impl Summary {
         for state in State::ALL {
             let n = self.count(state);
             if n > 0 || state == State::Failed {
-                let word = match state {
-                    State::Written if self.dry_run => "would be written".to_string(),
-                    State::Uploaded if self.dry_run => "would be uploaded".to_string(),
-                    other => other.words(),
-                };
-                parts.push(format!("{n} {word}"));
+                parts.push(match state {
+                    State::Written if self.dry_run => format!("would write {n}"),
+                    State::Uploaded if self.dry_run => format!("would upload {n}"),
+                    other => format!("{n} {}", other.words()),
+                });
             }
         }
         if self.possibly_duplicated > 0 {
@@ -265,7 +264,7 @@ mod tests {
         };
         s.add(&Outcome::new(Path::new("x"), State::Uploaded));
         assert!(
-            s.line().starts_with("1 would be uploaded, 0 failed"),
+            s.line().starts_with("would upload 1, 0 failed"),
             "{}",
             s.line()
         );

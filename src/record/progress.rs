@@ -21,6 +21,7 @@ pub struct Progress {
     bytes: u64,
     started: Instant,
     last_line: Instant,
+    last_status: Option<Instant>,
 }
 
 impl Progress {
@@ -45,6 +46,7 @@ impl Progress {
             bytes: 0,
             started: Instant::now(),
             last_line: Instant::now(),
+            last_status: None,
         }
     }
 
@@ -129,6 +131,23 @@ impl OutcomeSink for Progress {
             }
         }
         Ok(())
+    }
+
+    /// Shown in the bar, or as a line every few seconds without one.
+    fn status(&mut self, line: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(line.to_string()),
+            None if self.verbosity == Verbosity::Quiet => {}
+            None => {
+                if self
+                    .last_status
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+                {
+                    self.last_status = Some(Instant::now());
+                    self.println(&format!("pixpipe: {line}"));
+                }
+            }
+        }
     }
 
     fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {

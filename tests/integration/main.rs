@@ -7,6 +7,7 @@ mod config_and_scan;
 mod crash_safety;
 mod hostile;
 mod inspect;
+mod newcomer;
 mod run_dir;
 mod shrink_on_load;
 mod upload;

@@ -8,6 +8,7 @@
 //! moment loses at most the answers of the uploads in flight, and a re-run knows
 //! which files those were and reports them as possibly duplicated.
 
+mod breaker;
 mod client;
 pub mod protocol;
 
@@ -123,6 +124,7 @@ struct Session<'a> {
 impl Session<'_> {
     async fn run(&mut self, mut work: mpsc::Receiver<Work>) -> Result<(), DeliverError> {
         let mut open = true;
+        let mut status = tokio::time::interval(std::time::Duration::from_secs(1));
         while open || !self.inflight.is_empty() {
             tokio::select! {
                 biased;
@@ -133,6 +135,7 @@ impl Session<'_> {
                     Some(item) => self.take(item).await?,
                     None => open = false,
                 },
+                _ = status.tick() => self.show_status(),
             }
             self.rec.tick()?;
         }
@@ -166,15 +169,23 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Waits for a free slot, recording answers meanwhile (they free slots).
+    /// Waits for a free slot, recording answers meanwhile (they free slots), and saying
+    /// every second what the uploads wait for, if they wait for the host.
     async fn free_slot(&mut self) -> Result<OwnedSemaphorePermit, DeliverError> {
         loop {
             if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
                 return Ok(p);
             }
-            if let Some(done) = self.inflight.join_next().await {
-                self.settle(done?)?;
+            tokio::select! {
+                Some(done) = self.inflight.join_next() => self.settle(done?)?,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => self.show_status(),
             }
+        }
+    }
+
+    fn show_status(&mut self) {
+        if let Some(line) = self.uploader.status() {
+            self.rec.status(&line);
         }
     }
 
@@ -193,7 +204,7 @@ impl Session<'_> {
                 .ctx
                 .fatal()
                 .unwrap_or_else(|| "the run was stopped".into());
-            sent.outcome.state = State::Skipped;
+            sent.outcome.state = State::NotStarted;
             sent.outcome.reason = Some(format!("not sent: {why}"));
             self.rec.outcome(&sent.outcome)?;
             return Ok(None);
@@ -302,6 +313,11 @@ impl Session<'_> {
             Answer::RetryAfter(d) => {
                 o.state = State::Failed;
                 o.reason = Some(format!("the host asked to wait {} s", d.as_secs()));
+                false
+            }
+            Answer::NotSent(why) => {
+                o.state = State::NotStarted;
+                o.reason = Some(format!("not sent: {why}"));
                 false
             }
         };

@@ -24,6 +24,9 @@ pub enum Answer {
     Rejected(String),
     /// The run cannot go on (bad key, uploads denied, wrong URL, host out of space, daily flood limit).
     Fatal(String),
+    /// Nothing of this file reached the host: the run stopped first (the host
+    /// unreachable, Ctrl-C, a fatal answer to another file). A re-run sends it.
+    NotSent(String),
 }
 
 /// What the host says about a stored file.

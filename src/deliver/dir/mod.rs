@@ -32,13 +32,21 @@ pub struct DirTarget {
 }
 
 impl DirTarget {
+    /// Opens the folder, creating it only for a run that delivers: a plan or a dry run
+    /// leaves nothing on disk.
     pub fn open(plan: &DirPlan, mode: Mode) -> Result<DirTarget, DeliverError> {
         let io_err = |source| DeliverError::Io {
             path: plan.root.clone(),
             source,
         };
-        std::fs::create_dir_all(&plan.root).map_err(io_err)?;
-        let root = plan.root.canonicalize().map_err(io_err)?;
+        if mode.delivers() {
+            std::fs::create_dir_all(&plan.root).map_err(io_err)?;
+        }
+        let root = match plan.root.canonicalize() {
+            Ok(root) => root,
+            Err(_) if !mode.delivers() => std::path::absolute(&plan.root).map_err(io_err)?,
+            Err(e) => return Err(io_err(e)),
+        };
         let writer = if mode.delivers() {
             Some(DirWriter::open(&root, &plan.manifest).map_err(io_err)?)
         } else {
