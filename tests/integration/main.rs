@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bench;
 mod config_and_scan;
 mod crash_safety;
 mod hostile;
