@@ -4,6 +4,7 @@
 mod support;
 
 mod config_and_scan;
+mod config_words;
 mod crash_safety;
 mod hostile;
 mod inspect;
