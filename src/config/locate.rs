@@ -36,8 +36,10 @@ pub fn key_position(text: &str, key: &str) -> Option<(u64, u64)> {
     let leaf = key.rsplit('.').next()?;
     text.lines().enumerate().find_map(|(i, l)| {
         let line = i as u64 + 1;
-        (key_path_at(text, line).as_deref() == Some(key))
-            .then(|| (line, l.find(leaf).map_or(1, |c| c as u64 + 1)))
+        (key_path_at(text, line).as_deref() == Some(key)).then(|| {
+            let column = l.find(leaf).map_or(0, |c| l[..c].chars().count());
+            (line, column as u64 + 1)
+        })
     })
 }
 
@@ -80,7 +82,8 @@ pub fn locate_item(text: &str, key: &str, index: usize) -> Option<(u64, u64)> {
             }
         }
         items.extend(item_start);
-        return Some(items.get(index).map_or(at, |&c| (at.0, c as u64 + 1)));
+        let column = |byte: usize| l[..byte].chars().count() as u64 + 1;
+        return Some(items.get(index).map_or(at, |&c| (at.0, column(c))));
     }
     let items = lines[line_idx + 1..]
         .iter()
@@ -145,6 +148,12 @@ mod tests {
     #[test]
     fn list_entries_are_located_in_flow_and_block_style() {
         let flow = "version: 1\ninput:\n  paths: [r1, \"r, 2\", missing]\n";
+        let wide = "input:\n  paths: [\"été\", b]\n";
+        assert_eq!(
+            locate_item(wide, "input.paths", 1),
+            Some((2, 18)),
+            "columns count characters"
+        );
         assert_eq!(locate_item(flow, "input.paths", 0), Some((3, 11)));
         assert_eq!(locate_item(flow, "input.paths", 1), Some((3, 15)));
         assert_eq!(locate_item(flow, "input.paths", 2), Some((3, 23)));

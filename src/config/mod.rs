@@ -31,7 +31,7 @@ pub enum ConfigError {
     },
     #[error("{path}: file is {size} bytes; a pipeline file is at most 1 MiB")]
     TooBig { path: PathBuf, size: u64 },
-    /// The parser's word, located.
+    /// A key or value the file got wrong, located, with the dotted key and what it takes.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: PathBuf,
