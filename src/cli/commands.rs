@@ -35,6 +35,15 @@ pub fn check(path: &Path) -> ExitCode {
         Ok(lp) => lp,
         Err(code) => return code,
     };
+    warn_about_literal_key(&lp);
+    // The same resolution as `plan` and `run`, so what `check` passes they take.
+    let opts = RunOptions {
+        mode: Mode::Plan,
+        ..RunOptions::default()
+    };
+    if let Err(code) = resolve(&lp, &opts) {
+        return code;
+    }
     match serde_saphyr::to_string(&lp.pipeline) {
         Ok(text) => {
             println!("# {}: ok", path.display());
@@ -51,7 +60,7 @@ pub fn check(path: &Path) -> ExitCode {
 pub fn inspect(files: &[PathBuf], json: bool) -> ExitCode {
     let mut code = ExitCode::Success;
     for f in files {
-        let i = inspection::inspect(f, config::Limits::default().max_file_mib);
+        let i = inspection::inspect(f, config::Limits::default().max_file_mib.bytes());
         if i.error.is_some() {
             code = ExitCode::SomeFailed;
         }
@@ -150,6 +159,7 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
         Ok(lp) => lp,
         Err(code) => return code,
     };
+    warn_about_literal_key(&lp);
     let opts = RunOptions {
         jobs,
         report: None,
@@ -224,7 +234,7 @@ fn one_off_pipeline(o: &OneOff, key: String) -> LoadedPipeline {
         base_dir: PathBuf::from("."),
         pipeline,
         literal_key: false,
-        ledger_at: None,
+        text: String::new(),
     }
 }
 

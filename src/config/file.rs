@@ -3,14 +3,18 @@
 //! are read, so a mistake is reported where it was written.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::template::Template;
 use super::values::Glob;
 use super::values::{
-    AnswerFormat, Auth, DecodeMode, Expiration, Filter, Jobs, OutputFormat, Quality, Rgb, Seconds,
-    Secret, SourceMode, Text, Version, Width,
+    AnswerFormat, Auth, BatchSize, ByteSize, CategoryId, Concurrency, DecodeMode, Expiration,
+    Filter, Jobs, Megapixels, OutputFormat, Quality, Rate, Retries, Rgb, Secret, SourceMode, Text,
+    TimeSpan, Version, Width, interpolate_env, true_or_false,
 };
 
 /// The whole pipeline file, as written (`version: 1`).
@@ -19,24 +23,31 @@ use super::values::{
 pub struct Pipeline {
     /// Schema version; only `1` exists.
     pub version: Version,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub input: Input,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub metadata: Metadata,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub resize: Resize,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub encode: Encode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub limits: Limits,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub ledger: Ledger,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "section")]
     pub upload: Upload,
+    /// Absent or empty is reported by the rules, in words (`add target.dir or target.chevereto`).
+    #[serde(default, deserialize_with = "section")]
     pub target: Target,
     /// Worker threads for the CPU stages; the number of cores when absent.
     #[serde(default)]
     pub jobs: Option<Jobs>,
+}
+
+/// A section: a mapping, or nothing at all (every key commented out), which is its defaults.
+fn section<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// Where files come from.
@@ -52,10 +63,10 @@ pub struct Input {
     /// Globs that remove files (and whole folders) from the scan.
     #[serde(default)]
     pub exclude: Vec<Glob>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub follow_symlinks: bool,
     /// Take dot-files and dot-folders too.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub hidden: bool,
     /// Remote images for the host to fetch itself (chevereto target only).
     #[serde(default)]
@@ -104,7 +115,7 @@ pub struct Resize {
     #[serde(default)]
     pub filter: Filter,
     /// Enlarge images narrower than `width` (off: they keep their size).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub upscale: bool,
     /// `scaled` lets the JPEG decoder shrink by 1/2, 1/4 or 1/8 while decoding.
     #[serde(default)]
@@ -138,13 +149,13 @@ pub struct Encode {
     #[serde(default)]
     pub background: Rgb,
     /// Copy the source EXIF (without Orientation, thumbnail and maker notes).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "true_or_false")]
     pub keep_exif: bool,
     /// Keep GPS position tags; off by default because they reveal where people live.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub keep_gps: bool,
     /// Copy the ICC colour profile, so wide-gamut photos keep their colours.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "true_or_false")]
     pub keep_icc: bool,
 }
 
@@ -174,25 +185,25 @@ impl Default for Encode {
 pub struct Limits {
     /// Largest image (width × height, in millions of pixels) that will be decoded.
     #[serde(default = "default_max_megapixels")]
-    pub max_megapixels: u32,
-    /// Largest file, in MiB, that will be read.
+    pub max_megapixels: Megapixels,
+    /// Largest file that will be read: `10MiB`, `2GiB`, or a bare number of MiB.
     #[serde(default = "default_max_file_mib")]
-    pub max_file_mib: u32,
-    /// Seconds one file may take to read, decode and encode; a file still not done then
-    /// is reported as failed and the run goes on without it.
+    pub max_file_mib: ByteSize,
+    /// How long one file may take to read, decode and encode (`30s`, `5m`, or seconds);
+    /// a file still not done then is reported as failed and the run goes on without it.
     #[serde(default = "default_file_seconds")]
-    pub file_seconds: Seconds,
+    pub file_seconds: TimeSpan,
 }
 
-fn default_file_seconds() -> Seconds {
-    Seconds(300.0)
+fn default_file_seconds() -> TimeSpan {
+    TimeSpan(Duration::from_secs(300))
 }
 
-fn default_max_megapixels() -> u32 {
-    250
+fn default_max_megapixels() -> Megapixels {
+    Megapixels(250)
 }
-fn default_max_file_mib() -> u32 {
-    1024
+fn default_max_file_mib() -> ByteSize {
+    ByteSize(1024 * ByteSize::MIB)
 }
 
 impl Default for Limits {
@@ -219,39 +230,39 @@ pub struct Ledger {
 #[serde(deny_unknown_fields)]
 pub struct Upload {
     #[serde(default = "default_concurrency")]
-    pub concurrency: u16,
+    pub concurrency: Concurrency,
     #[serde(default = "default_batch_size")]
-    pub batch_size: u16,
-    /// Uploads per second at most; unlimited when absent.
+    pub batch_size: BatchSize,
+    /// Uploads per second at most; unlimited when absent or 0.
     #[serde(default)]
-    pub rate_limit: Option<f64>,
-    /// Seconds one request may take.
+    pub rate_limit: Option<Rate>,
+    /// How long one request may take (`30s`, `2m`, or seconds).
     #[serde(default = "default_timeout")]
-    pub timeout: u32,
+    pub timeout: TimeSpan,
     /// Extra attempts after a transient failure.
     #[serde(default = "default_retries")]
-    pub retries: u32,
-    /// Seconds all uploads wait together for a host that went away mid-run, before the
+    pub retries: Retries,
+    /// How long all uploads wait together for a host that went away mid-run, before the
     /// run stops (a host never reached at all is given up after a few seconds).
     #[serde(default = "default_outage_wait")]
-    pub outage_wait: Seconds,
+    pub outage_wait: TimeSpan,
 }
 
-fn default_outage_wait() -> Seconds {
-    Seconds(600.0)
+fn default_outage_wait() -> TimeSpan {
+    TimeSpan(Duration::from_secs(600))
 }
 
-fn default_concurrency() -> u16 {
-    4
+fn default_concurrency() -> Concurrency {
+    Concurrency(4)
 }
-fn default_batch_size() -> u16 {
-    16
+fn default_batch_size() -> BatchSize {
+    BatchSize(16)
 }
-fn default_timeout() -> u32 {
-    120
+fn default_timeout() -> TimeSpan {
+    TimeSpan(Duration::from_secs(120))
 }
-fn default_retries() -> u32 {
-    5
+fn default_retries() -> Retries {
+    Retries(5)
 }
 
 impl Default for Upload {
@@ -268,7 +279,7 @@ impl Default for Upload {
 }
 
 /// Where outputs go: exactly one of the targets.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,17 +288,70 @@ pub struct Target {
     pub chevereto: Option<CheveretoTarget>,
 }
 
-/// Writes outputs under a folder.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// Writes outputs under a folder. Written as a mapping, or as the folder alone
+/// (`dir: out/photos`, every other key at its default).
+#[derive(Debug, Clone, Serialize)]
 pub struct DirTarget {
     pub path: Text,
     /// Output name relative to `path`; `{ext}` is the output format's extension.
-    #[serde(default = "default_name")]
     pub name: Template,
     /// JSON Lines manifest, relative to `path`.
-    #[serde(default = "default_manifest")]
     pub manifest: Text,
+}
+
+/// The mapping form of [`DirTarget`], as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirTargetMap {
+    path: Text,
+    #[serde(default = "default_name")]
+    name: Template,
+    #[serde(default = "default_manifest")]
+    manifest: Text,
+}
+
+impl<'de> Deserialize<'de> for DirTarget {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl V {
+            fn folder<E: de::Error>(self, path: &str) -> Result<DirTarget, E> {
+                let path =
+                    interpolate_env(path, |name| std::env::var(name).ok()).map_err(E::custom)?;
+                Ok(DirTarget {
+                    path: Text(path),
+                    name: default_name(),
+                    manifest: default_manifest(),
+                })
+            }
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = DirTarget;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a folder, or a mapping with path, name and manifest")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DirTarget, E> {
+                self.folder(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DirTarget, E> {
+                self.folder(&v.to_string())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DirTarget, E> {
+                self.folder(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DirTarget, E> {
+                self.folder(&v.to_string())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DirTarget, A::Error> {
+                let m = DirTargetMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(DirTarget {
+                    path: m.path,
+                    name: m.name,
+                    manifest: m.manifest,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn default_name() -> Template {
@@ -321,23 +385,23 @@ pub struct CheveretoTarget {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub albums: BTreeMap<String, Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<u32>,
+    pub category_id: Option<CategoryId>,
     /// Server-side resize width (pixpipe usually resizes itself; see `resize`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<Width>,
     /// Seconds or an ISO-8601 duration (`PT1H`, `P3D`, ...); checked before anything is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<Expiration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub nsfw: bool,
     /// Ask the host to date the upload from its EXIF (admin keys only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub use_file_date: bool,
     /// Send the title, description and tags made by `metadata` (the host would strip non-ASCII).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "true_or_false")]
     pub send_metadata: bool,
     /// Allow `http://` to a host that is not this machine (the key would travel in clear).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "true_or_false")]
     pub allow_insecure_http: bool,
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Owns: the file as written (`file`), its value types (`values`), templates, the
 //! locations of keys for errors (`locate`), and the plan (`plan`).
-//! Must not: touch the file system beyond reading the pipeline file, or know how a
-//! stage or a target works; stages receive the plan, never the file.
+//! Must not: touch the file system beyond reading the pipeline file and checking that
+//! the paths it names exist, or know how a stage or a target works; stages receive the
+//! plan, never the file.
 
 mod file;
 mod locate;
@@ -14,7 +15,7 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
-use locate::{first_line, key_path_at, locate_key, strip_position};
+use locate::{first_line, key_path_at, key_position, strip_position};
 
 pub use file::*;
 pub use plan::*;
@@ -30,7 +31,7 @@ pub enum ConfigError {
     },
     #[error("{path}: file is {size} bytes; a pipeline file is at most 1 MiB")]
     TooBig { path: PathBuf, size: u64 },
-    /// The parser's word, located.
+    /// A key or value the file got wrong, located, with the dotted key and what it takes.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: PathBuf,
@@ -38,10 +39,15 @@ pub enum ConfigError {
         column: u64,
         message: String,
     },
-    /// A rule across several keys.
-    #[error("{path}: {rule}")]
-    Rule { path: PathBuf, rule: RuleError },
-    /// A value that read well but cannot be used (a ledger folder that does not exist).
+    /// A rule across several keys, located at the key it is about when that is written.
+    #[error("{}: {rule}", at_position(path, *at))]
+    Rule {
+        path: PathBuf,
+        at: Option<(u64, u64)>,
+        rule: RuleError,
+    },
+    /// A value that read well but cannot be used (a ledger folder or an input path that
+    /// does not exist).
     #[error("{}: {key}: {message}", at_position(path, *at))]
     Value {
         path: PathBuf,
@@ -61,18 +67,28 @@ fn at_position(path: &Path, at: Option<(u64, u64)>) -> String {
 /// The rules that no single value can check by itself.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("target: give either dir or chevereto, not both")]
+    #[error("target: give either target.dir or target.chevereto, not both")]
     TwoTargets,
-    #[error("target: give a dir or a chevereto target")]
+    #[error("target: add target.dir or target.chevereto")]
     NoTarget,
     #[error("input.paths: list at least one folder or file")]
     NoInput,
     #[error("input.urls: URLs can only be sent to a chevereto target")]
     UrlsNeedChevereto,
-    #[error("limits.max_megapixels must be at least 1")]
-    NoMegapixels,
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
+}
+
+impl RuleError {
+    /// The dotted key a rule is about, to locate it.
+    pub fn key(&self) -> &'static str {
+        match self {
+            RuleError::TwoTargets | RuleError::NoTarget => "target",
+            RuleError::NoInput => "input.paths",
+            RuleError::UrlsNeedChevereto => "input.urls",
+            RuleError::Endpoint(_) => "target.chevereto.url",
+        }
+    }
 }
 
 /// A loaded pipeline plus the folder its relative paths are taken from.
@@ -83,8 +99,9 @@ pub struct LoadedPipeline {
     pub pipeline: Pipeline,
     /// The file holds an API key written out (not `${...}`): it must not be readable by others.
     pub literal_key: bool,
-    /// Where `ledger.path` is written (line, column), for errors about it.
-    pub ledger_at: Option<(u64, u64)>,
+    /// The file as written, to locate the errors found after it is parsed (empty for a
+    /// pipeline made from the command line).
+    pub text: String,
 }
 
 impl LoadedPipeline {
@@ -123,17 +140,17 @@ pub fn load(path: &Path) -> Result<LoadedPipeline, ConfigError> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let literal_key = text.lines().any(|l| {
-        l.trim_start()
-            .strip_prefix("api_key:")
-            .is_some_and(|v| !v.trim().is_empty() && !v.contains("${"))
+        l.trim_start().strip_prefix("api_key:").is_some_and(|v| {
+            let v = v.split(" #").next().unwrap_or("").trim();
+            has_literal_text(v.trim_matches(['"', '\'']))
+        })
     });
-    let ledger_at = locate_key(&text, "ledger.path");
     Ok(LoadedPipeline {
         file: path.to_path_buf(),
         base_dir,
         pipeline,
         literal_key,
-        ledger_at,
+        text,
     })
 }
 
@@ -146,32 +163,86 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
             max_aliases: 1_000,
         },
     };
-    let pipeline: Pipeline = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
-        let message = strip_position(&first_line(&e.to_string()));
-        let message = match key_path_at(text, line) {
-            Some(key)
-                if !message.contains(&format!("`{}`", key.rsplit('.').next().unwrap_or(""))) =>
-            {
-                format!("{key}: {message}")
-            }
-            _ => message,
-        };
-        ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    })?;
+    let pipeline: Pipeline = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| parse_error(&e, text, path))?;
     check(&pipeline).map_err(|rule| ConfigError::Rule {
         path: path.to_path_buf(),
+        at: key_position(text, rule.key()),
         rule,
     })?;
     Ok(pipeline)
+}
+
+/// The parser's error, located, with the dotted key and in words.
+fn parse_error(e: &serde_saphyr::Error, text: &str, path: &Path) -> ConfigError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let key = key_path_at(text, line);
+    let message = match e.without_snippet() {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let key = match key {
+                Some(k) if k == *field || k.ends_with(&format!(".{field}")) => k,
+                Some(k) => format!("{k}.{field}"),
+                None => field.clone(),
+            };
+            match closest(field, expected.iter().copied()) {
+                Some(near) => format!("{key}: unknown key; did you mean `{near}`?"),
+                None => {
+                    let here = match key.rsplit_once('.') {
+                        Some((section, _)) => format!("the keys of {section} are"),
+                        None => "the top-level keys are".to_string(),
+                    };
+                    format!("{key}: unknown key; {here} {}", expected.join(", "))
+                }
+            }
+        }
+        serde_saphyr::Error::SerdeMissingField { field, .. } => {
+            // Reported at the mapping's first key (block style) or inside the value of the
+            // line's key (flow style: `dir: {name: x}`).
+            let line_text = text
+                .lines()
+                .nth(line.saturating_sub(1) as usize)
+                .unwrap_or("");
+            let key_column = line_text.len() - line_text.trim_start().len() + 1;
+            let key_column = key_column + 2 * usize::from(line_text.trim_start().starts_with("- "));
+            let section = match key {
+                Some(k) if column as usize != key_column => Some(k),
+                Some(k) => k.rsplit_once('.').map(|(s, _)| s.to_string()),
+                None => None,
+            };
+            match section {
+                Some(section) => {
+                    format!("{section}.{field}: missing; add `{field}:` under {section}")
+                }
+                None if *field == "version" => {
+                    return ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: 1,
+                        column: 1,
+                        message: "version: missing; start the file with `version: 1`".into(),
+                    };
+                }
+                None => format!("{field}: missing"),
+            }
+        }
+        _ => {
+            let message = strip_position(&first_line(&e.to_string()));
+            match key {
+                Some(key) => format!("{key}: {message}"),
+                None => message,
+            }
+        }
+    };
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// Cross-field rules that no single value can check by itself.
@@ -189,9 +260,6 @@ fn check(p: &Pipeline) -> Result<(), RuleError> {
     }
     if !p.input.urls.is_empty() && p.target.chevereto.is_none() {
         return Err(RuleError::UrlsNeedChevereto);
-    }
-    if p.limits.max_megapixels == 0 {
-        return Err(RuleError::NoMegapixels);
     }
     Ok(())
 }

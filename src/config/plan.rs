@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::locate::{key_position, locate_item, locate_key};
 use super::template::Template;
 use super::values::{
     AnswerFormat, Auth, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret, SourceMode,
@@ -61,7 +62,8 @@ pub struct RunPlan {
     pub urls: Vec<String>,
     pub metadata: MetadataPlan,
     pub transform: TransformSettings,
-    pub max_file_mib: u32,
+    /// The largest file read, in bytes (`limits.max_file_mib`).
+    pub max_file_bytes: u64,
     /// How long one file may take before the run leaves it behind.
     pub file_time_limit: Duration,
     pub jobs: usize,
@@ -222,6 +224,7 @@ impl RunPlan {
             (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoTargets)),
             (None, None) => return Err(rule(lp, RuleError::NoTarget)),
         };
+        let roots = input_roots(lp)?;
         let ledger = ledger_plan(lp)?;
         let batch_size = match &target {
             TargetPlan::Dir(_) => 64,
@@ -235,15 +238,7 @@ impl RunPlan {
         Ok(RunPlan {
             source: lp.file.clone(),
             scan: ScanPlan {
-                roots: p
-                    .input
-                    .paths
-                    .iter()
-                    .map(|path| {
-                        let path = lp.resolve(path.as_str());
-                        std::path::absolute(&path).unwrap_or(path)
-                    })
-                    .collect(),
+                roots,
                 include: p.input.include.clone(),
                 exclude: p.input.exclude.clone(),
                 follow_symlinks: p.input.follow_symlinks,
@@ -271,10 +266,10 @@ impl RunPlan {
                 keep_exif: p.encode.keep_exif,
                 keep_gps: p.encode.keep_gps,
                 keep_icc: p.encode.keep_icc,
-                max_pixels: u64::from(p.limits.max_megapixels) * 1_000_000,
+                max_pixels: u64::from(p.limits.max_megapixels.0) * 1_000_000,
             },
-            max_file_mib: p.limits.max_file_mib,
-            file_time_limit: Duration::from_secs_f64(p.limits.file_seconds.0),
+            max_file_bytes: p.limits.max_file_mib.bytes(),
+            file_time_limit: p.limits.file_seconds.0,
             jobs,
             ledger,
             batch_size,
@@ -289,8 +284,31 @@ impl RunPlan {
 fn rule(lp: &LoadedPipeline, rule: RuleError) -> ConfigError {
     ConfigError::Rule {
         path: lp.file.clone(),
+        at: key_position(&lp.text, rule.key()),
         rule,
     }
+}
+
+/// The input roots, absolute. A root that does not exist is a mistake in the file (a
+/// typo, an unmounted disk), reported at its entry before anything runs.
+fn input_roots(lp: &LoadedPipeline) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut roots = Vec::with_capacity(lp.pipeline.input.paths.len());
+    for (i, written) in lp.pipeline.input.paths.iter().enumerate() {
+        let path = lp.resolve(written.as_str());
+        let path = std::path::absolute(&path).unwrap_or(path);
+        if let Err(e) = std::fs::symlink_metadata(&path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            return Err(ConfigError::Value {
+                path: lp.file.clone(),
+                at: locate_item(&lp.text, "input.paths", i),
+                key: "input.paths",
+                message: format!("folder or file does not exist: {}", path.display()),
+            });
+        }
+        roots.push(path);
+    }
+    Ok(roots)
 }
 
 fn chevereto_plan(
@@ -312,18 +330,18 @@ fn chevereto_plan(
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().to_string()))
             .collect(),
-        category_id: c.category_id,
+        category_id: c.category_id.map(|c| c.0),
         width: c.width.map(|w| w.0),
         expiration: c.expiration.clone(),
         nsfw: c.nsfw,
         use_file_date: c.use_file_date,
         send_metadata: c.send_metadata,
-        concurrency: usize::from(u.concurrency.max(1)),
-        batch_size: usize::from(u.batch_size.max(1)),
-        rate_limit: u.rate_limit.filter(|r| *r > 0.0),
-        timeout: Duration::from_secs(u64::from(u.timeout.max(1))),
-        retries: u.retries,
-        outage_wait: Duration::from_secs_f64(u.outage_wait.0),
+        concurrency: usize::from(u.concurrency.0.max(1)),
+        batch_size: usize::from(u.batch_size.0.max(1)),
+        rate_limit: u.rate_limit.map(|r| r.0).filter(|r| *r > 0.0),
+        timeout: u.timeout.0,
+        retries: u.retries.0,
+        outage_wait: u.outage_wait.0,
     })
 }
 
@@ -341,7 +359,7 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
     let plan = LedgerPlan {
         path: lp.resolve(written.as_str()),
         explicit: true,
-        at: lp.ledger_at,
+        at: locate_key(&lp.text, "ledger.path"),
         file: lp.file.clone(),
     };
     let folder = plan
@@ -367,17 +385,37 @@ pub fn default_ledger_path() -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn album_by_longest_folder_then_fixed() {
-        let yaml = "version: 1\ninput:\n  paths: [a]\ntarget:\n  chevereto:\n    url: https://h.invalid\n    api_key: k\n    album_id: fixed\n    albums:\n      \"2019\": a\n      \"2019/summer\": b\n";
-        let lp = LoadedPipeline {
+    fn loaded(yaml: &str) -> LoadedPipeline {
+        LoadedPipeline {
             file: "p.yaml".into(),
             base_dir: ".".into(),
             pipeline: super::super::parse(yaml, Path::new("p.yaml")).unwrap(),
-            literal_key: true,
-            ledger_at: None,
-        };
-        let plan = RunPlan::resolve(&lp, &RunOptions::default()).unwrap();
+            literal_key: false,
+            text: yaml.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_missing_input_path_is_refused_at_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().display();
+        let yaml = format!(
+            "version: 1\ninput:\n  paths:\n    - \"{here}\"\n    - \"{here}/nope\"\ntarget:\n  dir: o\n"
+        );
+        let e = RunPlan::resolve(&loaded(&yaml), &RunOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("p.yaml:5:7: input.paths: folder or file does not exist: {here}/nope")
+        );
+        let yaml = format!("version: 1\ninput:\n  paths: [\"{here}\"]\ntarget:\n  dir: o\n");
+        let plan = RunPlan::resolve(&loaded(&yaml), &RunOptions::default()).unwrap();
+        assert_eq!(plan.scan.roots, vec![dir.path().to_path_buf()]);
+    }
+
+    #[test]
+    fn album_by_longest_folder_then_fixed() {
+        let yaml = "version: 1\ninput:\n  paths: [\".\"]\ntarget:\n  chevereto:\n    url: https://h.invalid\n    api_key: k\n    album_id: fixed\n    albums:\n      \"2019\": a\n      \"2019/summer\": b\n";
+        let plan = RunPlan::resolve(&loaded(yaml), &RunOptions::default()).unwrap();
         let TargetPlan::Chevereto(t) = plan.target else {
             panic!("a chevereto target")
         };

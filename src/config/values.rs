@@ -3,8 +3,193 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One value of the pipeline file as YAML read it, before a value type makes sense of
+/// it. Strings have their `${NAME}` parts replaced already, so any value may read the
+/// environment.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar {
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Text(String),
+    Nothing,
+    List,
+    Mapping,
+}
+
+impl Scalar {
+    /// The value as an error shows it: `` `high` ``, nothing, a list.
+    fn shown(&self) -> String {
+        match self.text() {
+            Some(t) => format!("`{t}`"),
+            None if *self == Scalar::List => "a list".into(),
+            None if *self == Scalar::Mapping => "a mapping".into(),
+            None => "nothing".into(),
+        }
+    }
+
+    /// The text of a scalar, for the types that read text (names, durations, sizes).
+    fn text(&self) -> Option<String> {
+        match self {
+            Scalar::Bool(b) => Some(b.to_string()),
+            Scalar::Int(i) => Some(i.to_string()),
+            Scalar::Float(f) => Some(f.to_string()),
+            Scalar::Text(t) => Some(t.clone()),
+            Scalar::Nothing | Scalar::List | Scalar::Mapping => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                interpolate_env(v, |name| std::env::var(name).ok())
+                    .map(Scalar::Text)
+                    .map_err(E::custom)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Nothing)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Nothing)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                Scalar::deserialize(d)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::List)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Scalar::Mapping)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A value that is not what its key takes, in the words the user reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("expected a whole number from {lo} to {hi}, got {got}")]
+    WholeNumber { lo: i64, hi: i64, got: String },
+    #[error("expected true or false, got {got}")]
+    TrueOrFalse { got: String },
+    #[error("expected a number of uploads per second (0 for no limit), got {got}")]
+    Rate { got: String },
+    #[error("expected the pipeline version 1, got {got}")]
+    NotAVersion { got: String },
+    #[error("unsupported pipeline version {0} (this pixpipe reads version 1)")]
+    UnsupportedVersion(i64),
+    #[error("expected {what}, got {got}")]
+    Expected { what: &'static str, got: String },
+}
+
+/// A whole number in `lo ..= hi`, written as a number or a string of digits.
+fn whole_number<'de, D: Deserializer<'de>>(d: D, lo: i64, hi: i64) -> Result<i64, D::Error> {
+    let s = Scalar::deserialize(d)?;
+    let v = match &s {
+        Scalar::Int(i) => Some(*i),
+        Scalar::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 => Some(*f as i128),
+        Scalar::Text(t) => t.trim().parse::<i128>().ok(),
+        _ => None,
+    };
+    match v {
+        Some(v) if (i128::from(lo)..=i128::from(hi)).contains(&v) => Ok(v as i64),
+        _ => Err(de::Error::custom(ValueError::WholeNumber {
+            lo,
+            hi,
+            got: s.shown(),
+        })),
+    }
+}
+
+/// `true` or `false` (YAML's `yes`, `no`, `on` and `off` too), for `deserialize_with`.
+pub fn true_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let s = Scalar::deserialize(d)?;
+    let word = |t: &str| match t.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" => Some(true),
+        "false" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    };
+    match &s {
+        Scalar::Bool(b) => Ok(*b),
+        Scalar::Text(t) if word(t).is_some() => Ok(word(t).unwrap_or_default()),
+        _ => Err(de::Error::custom(ValueError::TrueOrFalse {
+            got: s.shown(),
+        })),
+    }
+}
+
+/// Whole-number value types: each takes `lo ..= hi` and says so in words otherwise.
+macro_rules! whole_number {
+    ($($(#[$doc:meta])* $name:ident($inner:ty) in $lo:literal ..= $hi:expr;)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        pub struct $name(pub $inner);
+
+        impl $name {
+            /// The smallest and largest values taken.
+            pub const RANGE: (i64, i64) = ($lo, $hi as i64);
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let (lo, hi) = $name::RANGE;
+                whole_number(d, lo, hi).map(|v| $name(v as $inner))
+            }
+        }
+    )+};
+}
+
+whole_number! {
+    /// A resize width: 1 ..= 65535 pixels.
+    Width(u32) in 1 ..= 65535;
+    /// A JPEG quality, 1 ..= 100.
+    Quality(u8) in 1 ..= 100;
+    /// Worker threads: 1 ..= 1024.
+    Jobs(usize) in 1 ..= 1024;
+    /// The largest image decoded, in millions of pixels.
+    Megapixels(u32) in 1 ..= 100_000;
+    /// Upload requests in flight at once.
+    Concurrency(u16) in 1 ..= 1024;
+    /// Ledger rows committed together.
+    BatchSize(u16) in 1 ..= 65535;
+    /// Extra attempts after a transient failure.
+    Retries(u32) in 0 ..= 100;
+    /// A Chevereto category id.
+    CategoryId(u32) in 1 ..= u32::MAX;
+}
 
 /// The schema version, accepted only when it is one this build understands.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -12,36 +197,45 @@ pub struct Version(pub u32);
 
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = u32::deserialize(d)?;
-        if v == 1 {
-            Ok(Version(v))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "version: unsupported pipeline version {v} (this pixpipe reads version 1)"
-            )))
+        let s = Scalar::deserialize(d)?;
+        let v = match &s {
+            Scalar::Int(i) => i64::try_from(*i).ok(),
+            Scalar::Text(t) => t.trim().parse().ok(),
+            _ => None,
+        };
+        match v {
+            Some(1) => Ok(Version(1)),
+            Some(v) => Err(de::Error::custom(ValueError::UnsupportedVersion(v))),
+            None => Err(de::Error::custom(ValueError::NotAVersion {
+                got: s.shown(),
+            })),
         }
     }
 }
 
-/// A resize width: 1 ..= 65535 pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Width(pub u32);
+/// Uploads per second at most; 0 (or absent) is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Rate(pub f64);
 
-impl<'de> Deserialize<'de> for Width {
+impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
-        if (1..=65535).contains(&v) {
-            Ok(Width(v as u32))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "width must be between 1 and 65535 pixels, not {v}"
-            )))
+        let s = Scalar::deserialize(d)?;
+        let v = match &s {
+            Scalar::Int(i) => Some(*i as f64),
+            Scalar::Float(f) => Some(*f),
+            Scalar::Text(t) => t.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match v {
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(Rate(v)),
+            _ => Err(de::Error::custom(ValueError::Rate { got: s.shown() })),
         }
     }
 }
 
 /// The resampling filter, from fastest to sharpest.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Filter {
     Nearest,
@@ -56,7 +250,7 @@ pub enum Filter {
 }
 
 /// Whether JPEGs may be shrunk by the decoder (much faster, visually the same).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecodeMode {
     #[default]
@@ -88,9 +282,24 @@ macro_rules! named {
             type Err = UnknownName;
             fn from_str(s: &str) -> Result<Self, UnknownName> {
                 $ty::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| UnknownName {
-                    given: s.to_string(),
+                    got: format!("`{s}`"),
                     known: $ty::NAMES.join(", "),
+                    suggestion: closest(s, $ty::NAMES.iter().copied()),
                 })
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = Scalar::deserialize(d)?;
+                match s.text() {
+                    Some(t) => t.trim().parse().map_err(de::Error::custom),
+                    None => Err(de::Error::custom(UnknownName {
+                        got: s.shown(),
+                        known: $ty::NAMES.join(", "),
+                        suggestion: None,
+                    })),
+                }
             }
         }
     };
@@ -98,10 +307,30 @@ macro_rules! named {
 
 /// A name that is none of an enum's spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{given:?} is not one of {known}")]
+#[error("expected one of {known}, got {got}{}", did_you_mean(.suggestion.as_deref()))]
 pub struct UnknownName {
-    pub given: String,
+    /// What was written, as shown: `` `lanczos` ``.
+    pub got: String,
     pub known: String,
+    /// The spelling that was probably meant.
+    pub suggestion: Option<&'static str>,
+}
+
+/// "; did you mean `x`?", or nothing.
+pub fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or(String::new(), |s| format!("; did you mean `{s}`?"))
+}
+
+/// The known name closest to `given`, when it is close enough to be a slip of the
+/// fingers: at most two edits away, and fewer edits than `given` has letters.
+pub fn closest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let letters = given.chars().count();
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(given, k), k))
+        .filter(|&(d, _)| d <= 2 && d < letters)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
 }
 
 named!(Filter {
@@ -120,8 +349,31 @@ named!(DecodeMode {
     Full => "full",
 });
 
+named!(OutputFormat {
+    Jpeg => "jpeg",
+    Png => "png",
+    Webp => "webp",
+    Keep => "keep",
+});
+
+named!(Auth {
+    Header => "header",
+    Field => "field",
+});
+
+named!(SourceMode {
+    File => "file",
+    Base64 => "base64",
+});
+
+named!(AnswerFormat {
+    Json => "json",
+    Txt => "txt",
+    Redirect => "redirect",
+});
+
 /// The output format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
     #[default]
@@ -130,23 +382,6 @@ pub enum OutputFormat {
     Webp,
     /// The source's own format (JPEG, PNG or WebP; others become JPEG).
     Keep,
-}
-
-/// A JPEG quality, 1 ..= 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Quality(pub u8);
-
-impl<'de> Deserialize<'de> for Quality {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
-        if (1..=100).contains(&v) {
-            Ok(Quality(v as u8))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "quality must be between 1 and 100, not {v}"
-            )))
-        }
-    }
 }
 
 /// An sRGB colour written `#rrggbb`.
@@ -172,9 +407,12 @@ impl Rgb {
 
 impl<'de> Deserialize<'de> for Rgb {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Rgb::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("colour must look like \"#ffffff\", not {s:?}"))
+        let s = Scalar::deserialize(d)?;
+        s.text().and_then(|t| Rgb::parse(t.trim())).ok_or_else(|| {
+            de::Error::custom(ValueError::Expected {
+                what: "a colour like \"#ffffff\"",
+                got: s.shown(),
+            })
         })
     }
 }
@@ -186,26 +424,215 @@ impl Serialize for Rgb {
     }
 }
 
-/// A positive number of seconds (fractions allowed).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct Seconds(pub f64);
+/// A length of time: `30s`, `2m`, `1h30m`, `250ms`, `1.5h`, or a bare number of
+/// seconds (`90`, `0.5`). More than 0 and at most a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeSpan(pub Duration);
 
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(d)?;
-        if v.is_finite() && v > 0.0 && v <= 86_400.0 {
-            Ok(Seconds(v))
+/// A length of time that cannot be read, or is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeSpanError {
+    #[error("expected a duration like 30s, 2m, 1h30m or a number of seconds, got {0}")]
+    NotADuration(String),
+    #[error("expected a duration above 0 and at most 24h, got {0}")]
+    OutOfRange(String),
+}
+
+impl TimeSpan {
+    /// The longest time span taken: a day.
+    pub const MAX: Duration = Duration::from_secs(86_400);
+
+    /// Reads `30s`, `2m`, `1h30m`, `1h 30m 10s`, `250ms`, `1.5h` or bare seconds (`90`, `0.5`).
+    /// Units are h, m, s and ms, each at most once, largest first.
+    pub fn parse(text: &str) -> Result<TimeSpan, TimeSpanError> {
+        let shown = || format!("`{text}`");
+        let t = text.trim();
+        let nanos = if let Some(n) = decimal_scaled(t, 1_000_000_000) {
+            n
         } else {
-            Err(serde::de::Error::custom(format!(
-                "must be between 0 and 86400 seconds, not {v}"
-            )))
+            const UNITS: [(&str, u128); 4] = [
+                ("h", 3_600_000_000_000),
+                ("m", 60_000_000_000),
+                ("s", 1_000_000_000),
+                ("ms", 1_000_000),
+            ];
+            let mut rest = t;
+            let mut total: u128 = 0;
+            let mut next_unit = 0; // units must come largest first, each once
+            if rest.is_empty() {
+                return Err(TimeSpanError::NotADuration(shown()));
+            }
+            while !rest.is_empty() {
+                let num_end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .ok_or_else(|| TimeSpanError::NotADuration(shown()))?;
+                let (number, after) = rest.split_at(num_end);
+                let after = after.trim_start();
+                let unit_end = after
+                    .find(|c: char| !c.is_ascii_alphabetic())
+                    .unwrap_or(after.len());
+                let (unit, after) = after.split_at(unit_end);
+                let i = UNITS[next_unit..]
+                    .iter()
+                    .position(|(u, _)| *u == unit)
+                    .map(|i| i + next_unit)
+                    .ok_or_else(|| TimeSpanError::NotADuration(shown()))?;
+                next_unit = i + 1;
+                let part = decimal_scaled(number, UNITS[i].1)
+                    .ok_or_else(|| TimeSpanError::NotADuration(shown()))?;
+                total = total.saturating_add(part);
+                rest = after.trim_start();
+            }
+            total
+        };
+        if nanos == 0 || nanos > Self::MAX.as_nanos() {
+            return Err(TimeSpanError::OutOfRange(shown()));
+        }
+        let secs = (nanos / 1_000_000_000) as u64;
+        Ok(TimeSpan(Duration::new(
+            secs,
+            (nanos % 1_000_000_000) as u32,
+        )))
+    }
+}
+
+/// A decimal number (`12`, `1.5`, no sign, no exponent) times `unit`, exactly, in whole
+/// units of the result (fractions below one are dropped).
+fn decimal_scaled(number: &str, unit: u128) -> Option<u128> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| d.chars().all(|c| c.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || int.len() > 20 || frac.len() > 18 {
+        return None;
+    }
+    let whole = int.parse::<u128>().ok()?.checked_mul(unit)?;
+    let part = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<u128>().ok()?.checked_mul(unit)? / 10u128.pow(frac.len() as u32)
+    };
+    whole.checked_add(part)
+}
+
+impl fmt::Display for TimeSpan {
+    /// The shortest exact spelling: `1h30m`, `2m`, `45s`, `1.5s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() != 0 {
+            return write!(f, "{}s", d.as_secs_f64());
+        }
+        let (h, m, s) = (d.as_secs() / 3600, d.as_secs() / 60 % 60, d.as_secs() % 60);
+        for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+            if n > 0 {
+                write!(f, "{n}{unit}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for TimeSpan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeSpan {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Scalar::deserialize(d)?;
+        match s.text() {
+            Some(t) => TimeSpan::parse(&t).map_err(de::Error::custom),
+            None => Err(de::Error::custom(TimeSpanError::NotADuration(s.shown()))),
+        }
+    }
+}
+
+/// A size in bytes: `10MiB`, `512KiB`, `2GiB`, `1.5MiB`, `800kB`, `100B`, or a bare number
+/// of MiB (the unit `limits.max_file_mib` always took). At least one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+/// A size that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("expected a size like 10MiB, 512KiB, 2GiB or a number of MiB, got {0}")]
+    NotASize(String),
+    #[error("expected a size of at least 1 byte, got {0}")]
+    Zero(String),
+}
+
+impl ByteSize {
+    pub const MIB: u64 = 1 << 20;
+
+    /// Reads a size; units are case-insensitive: B, KiB, MiB, GiB, TiB (powers of 1024) and
+    /// kB, MB, GB, TB (powers of 1000). A bare number is MiB.
+    pub fn parse(text: &str) -> Result<ByteSize, SizeError> {
+        let shown = || format!("`{text}`");
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" => Self::MIB,
+            "b" => 1,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "tb" => 1_000_000_000_000,
+            _ => return Err(SizeError::NotASize(shown())),
+        };
+        let bytes = decimal_scaled(number, u128::from(unit))
+            .and_then(|b| u64::try_from(b).ok())
+            .ok_or_else(|| SizeError::NotASize(shown()))?;
+        if bytes == 0 {
+            return Err(SizeError::Zero(shown()));
+        }
+        Ok(ByteSize(bytes))
+    }
+
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ByteSize {
+    /// The largest binary unit that holds the size exactly: `1GiB`, `1536KiB`, `100B`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = [
+            (1u64 << 40, "TiB"),
+            (1 << 30, "GiB"),
+            (1 << 20, "MiB"),
+            (1 << 10, "KiB"),
+        ];
+        match units.iter().find(|(u, _)| self.0.is_multiple_of(*u)) {
+            Some((u, name)) => write!(f, "{}{name}", self.0 / u),
+            None => write!(f, "{}B", self.0),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Scalar::deserialize(d)?;
+        match s.text() {
+            Some(t) => ByteSize::parse(&t).map_err(de::Error::custom),
+            None => Err(de::Error::custom(SizeError::NotASize(s.shown()))),
         }
     }
 }
 
 /// Where the key goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Auth {
     #[default]
@@ -214,7 +641,7 @@ pub enum Auth {
 }
 
 /// How the file's bytes travel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceMode {
     #[default]
@@ -223,7 +650,7 @@ pub enum SourceMode {
 }
 
 /// The `format` parameter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerFormat {
     #[default]
@@ -379,23 +806,6 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Worker threads: at least one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Jobs(pub usize);
-
-impl<'de> Deserialize<'de> for Jobs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
-        if (1..=1024).contains(&v) {
-            Ok(Jobs(v as usize))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "jobs must be between 1 and 1024, not {v}"
-            )))
-        }
-    }
-}
-
 /// A string whose `${NAME}` parts are read from the environment when the file is loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -446,7 +856,7 @@ impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Text(s) = Text::deserialize(d)?;
         if s.trim().is_empty() {
-            return Err(serde::de::Error::custom("api_key is empty"));
+            return Err(serde::de::Error::custom("the API key is empty"));
         }
         Ok(Secret(s))
     }
@@ -484,7 +894,8 @@ pub enum EnvError {
     NotSet(String),
 }
 
-/// Replaces `${NAME}` with the variable's value; `$$` stands for a literal `$`.
+/// Replaces `${NAME}` with the variable's value and `${NAME:-default}` with the value, or
+/// with `default` when the variable is unset or empty; `$$` stands for a literal `$`.
 pub fn interpolate_env(
     raw: &str,
     lookup: impl Fn(&str) -> Option<String>,
@@ -501,13 +912,21 @@ pub fn interpolate_env(
             let end = body
                 .find('}')
                 .ok_or_else(|| EnvError::Unclosed(raw.to_string()))?;
-            let name = &body[..end];
+            let (name, default) = match body[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&body[..end], None),
+            };
             let valid =
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 return Err(EnvError::BadName(name.to_string()));
             }
-            let value = lookup(name).ok_or_else(|| EnvError::NotSet(name.to_string()))?;
+            let value = match (lookup(name), default) {
+                (Some(v), Some(d)) if v.is_empty() => d.to_string(),
+                (Some(v), _) => v,
+                (None, Some(d)) => d.to_string(),
+                (None, None) => return Err(EnvError::NotSet(name.to_string())),
+            };
             out.push_str(&value);
             rest = &body[end + 1..];
         } else {
@@ -517,6 +936,29 @@ pub fn interpolate_env(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Whether a value as written holds text of its own beyond `${NAME}` references: an API
+/// key written out, or one given as a `${NAME:-default}` default.
+pub fn has_literal_text(raw: &str) -> bool {
+    let mut rest = raw.trim();
+    while let Some(i) = rest.find("${") {
+        if !rest[..i].trim().is_empty() {
+            return true;
+        }
+        let Some(end) = rest[i..].find('}') else {
+            return true;
+        };
+        let body = &rest[i + 2..i + end];
+        if body
+            .split_once(":-")
+            .is_some_and(|(_, d)| !d.trim().is_empty())
+        {
+            return true;
+        }
+        rest = &rest[i + end + 1..];
+    }
+    !rest.trim().is_empty()
 }
 
 #[cfg(test)]
@@ -568,5 +1010,168 @@ mod tests {
         ] {
             assert!(Expiration::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn time_spans_in_units_or_bare_seconds() {
+        let secs = |t: &str| TimeSpan::parse(t).map(|s| s.0.as_secs_f64());
+        assert_eq!(secs("30s"), Ok(30.0));
+        assert_eq!(secs("2m"), Ok(120.0));
+        assert_eq!(secs("1h30m"), Ok(5400.0));
+        assert_eq!(secs("1h 30m 10s"), Ok(5410.0));
+        assert_eq!(secs("250ms"), Ok(0.25));
+        assert_eq!(secs("1.5h"), Ok(5400.0));
+        assert_eq!(secs("120"), Ok(120.0));
+        assert_eq!(secs("0.001"), Ok(0.001));
+        assert_eq!(secs(" 45 s "), Ok(45.0));
+        assert_eq!(secs("24h"), Ok(86_400.0));
+        for bad in [
+            "soon", "", "s", "1x", "30m1h", "1m1m", "-5s", "1e3", "1..5s", "h30",
+        ] {
+            assert_eq!(
+                TimeSpan::parse(bad),
+                Err(TimeSpanError::NotADuration(format!("`{bad}`"))),
+                "{bad}"
+            );
+        }
+        for out in ["0", "0s", "25h", "86401", "99999999999999999999h"] {
+            assert!(
+                matches!(TimeSpan::parse(out), Err(TimeSpanError::OutOfRange(_))),
+                "{out}"
+            );
+        }
+        assert_eq!(
+            TimeSpan::parse("soon").unwrap_err().to_string(),
+            "expected a duration like 30s, 2m, 1h30m or a number of seconds, got `soon`"
+        );
+    }
+
+    #[test]
+    fn time_spans_print_their_shortest_exact_spelling() {
+        for (written, shown) in [
+            ("5400", "1h30m"),
+            ("2m", "2m"),
+            ("90s", "1m30s"),
+            ("1h0m5s", "1h5s"),
+            ("0.5", "0.5s"),
+            ("1500ms", "1.5s"),
+        ] {
+            let t = TimeSpan::parse(written).unwrap();
+            assert_eq!(t.to_string(), shown, "{written}");
+            assert_eq!(TimeSpan::parse(shown), Ok(t), "{shown} reads back");
+        }
+    }
+
+    #[test]
+    fn sizes_in_units_or_bare_mib() {
+        let bytes = |t: &str| ByteSize::parse(t).map(ByteSize::bytes);
+        assert_eq!(bytes("10MiB"), Ok(10 << 20));
+        assert_eq!(bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(bytes("1.5MiB"), Ok(3 << 19));
+        assert_eq!(bytes("1024"), Ok(1 << 30));
+        assert_eq!(bytes("0.5"), Ok(1 << 19));
+        assert_eq!(bytes("10 mib"), Ok(10 << 20));
+        assert_eq!(bytes("800kB"), Ok(800_000));
+        assert_eq!(bytes("3MB"), Ok(3_000_000));
+        assert_eq!(bytes("100B"), Ok(100));
+        for bad in [
+            "big",
+            "",
+            "MiB",
+            "10 MiBs",
+            "-1MiB",
+            "1e3",
+            "10PiB",
+            "99999999999TiB",
+        ] {
+            assert_eq!(
+                ByteSize::parse(bad),
+                Err(SizeError::NotASize(format!("`{bad}`"))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(ByteSize::parse("0"), Err(SizeError::Zero(_))));
+        assert!(matches!(ByteSize::parse("0.1B"), Err(SizeError::Zero(_))));
+        assert_eq!(
+            ByteSize::parse("big").unwrap_err().to_string(),
+            "expected a size like 10MiB, 512KiB, 2GiB or a number of MiB, got `big`"
+        );
+        for (written, shown) in [("1024", "1GiB"), ("1.5MiB", "1536KiB"), ("100B", "100B")] {
+            let b = ByteSize::parse(written).unwrap();
+            assert_eq!(b.to_string(), shown);
+            assert_eq!(ByteSize::parse(shown), Ok(b));
+        }
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SET" => Some("value".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn env_defaults_apply_when_unset_or_empty() {
+        assert_eq!(interpolate_env("${UNSET:-d}", env).unwrap(), "d");
+        assert_eq!(interpolate_env("${EMPTY:-d}", env).unwrap(), "d");
+        assert_eq!(interpolate_env("${SET:-d}", env).unwrap(), "value");
+        assert_eq!(interpolate_env("a/${UNSET:-}/b", env).unwrap(), "a//b");
+        assert_eq!(
+            interpolate_env("${UNSET:-30s} $$ ${SET}", env).unwrap(),
+            "30s $ value"
+        );
+        assert_eq!(
+            interpolate_env("${UNSET:-a:-b}", env).unwrap(),
+            "a:-b",
+            "the default runs to the closing brace"
+        );
+        assert_eq!(interpolate_env("${EMPTY}", env).unwrap(), "");
+        assert_eq!(
+            interpolate_env("${UNSET}", env),
+            Err(EnvError::NotSet("UNSET".into()))
+        );
+        assert_eq!(
+            interpolate_env("${:-d}", env),
+            Err(EnvError::BadName(String::new()))
+        );
+        assert_eq!(
+            interpolate_env("${UNSET-d}", env),
+            Err(EnvError::BadName("UNSET-d".into()))
+        );
+        assert!(matches!(
+            interpolate_env("${UNSET:-d", env),
+            Err(EnvError::Unclosed(_))
+        ));
+    }
+
+    #[test]
+    fn literal_text_beyond_references() {
+        assert!(!has_literal_text("${CHEVERETO_API_KEY}"));
+        assert!(!has_literal_text("${A}${B}"));
+        assert!(!has_literal_text("${A:-}"));
+        assert!(has_literal_text("chv_key"));
+        assert!(has_literal_text("${A:-chv_key}"));
+        assert!(has_literal_text("chv_${A}"));
+        assert!(has_literal_text("${A"));
+    }
+
+    #[test]
+    fn names_suggest_the_close_spelling() {
+        let e = "lanczos".parse::<Filter>().unwrap_err();
+        assert_eq!(e.suggestion, Some("lanczos3"));
+        assert_eq!(
+            e.to_string(),
+            "expected one of nearest, box, bilinear, hamming, catmull-rom, mitchell, gaussian, lanczos3, got `lanczos`; did you mean `lanczos3`?"
+        );
+        assert_eq!(
+            "jpg".parse::<OutputFormat>().unwrap_err().suggestion,
+            Some("jpeg")
+        );
+        assert_eq!("sharp".parse::<Filter>().unwrap_err().suggestion, None);
+        assert_eq!(closest("qualty", ["format", "quality"]), Some("quality"));
+        assert_eq!(closest("x", ["box"]), None, "too short to guess");
+        assert_eq!(closest("colour", ["paths", "include"]), None);
     }
 }

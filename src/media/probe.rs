@@ -48,8 +48,8 @@ impl Probe {
 pub enum ProbeError {
     #[error("cannot read: {0}")]
     Read(#[from] std::io::Error),
-    #[error("file is {size} bytes, over limits.max_file_mib ({limit} MiB)")]
-    TooBig { size: u64, limit: u32 },
+    #[error("file is {size} bytes, over limits.max_file_mib ({})", in_mib(.limit))]
+    TooBig { size: u64, limit: u64 },
     #[error("empty file")]
     Empty,
     #[error("not a supported image or video (content starts with {0})")]
@@ -73,24 +73,30 @@ impl ProbeError {
     }
 }
 
-/// Reads and probes one file.
-pub fn probe_file(path: &Path, max_file_mib: u32) -> Result<Probe, ProbeError> {
+/// A limit in bytes, in MiB when it is whole MiB.
+fn in_mib(limit: &u64) -> String {
+    let limit = *limit;
+    if limit.is_multiple_of(1 << 20) {
+        format!("{} MiB", limit >> 20)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+/// Reads and probes one file of at most `limit` bytes.
+pub fn probe_file(path: &Path, limit: u64) -> Result<Probe, ProbeError> {
     let file = std::fs::File::open(path)?;
-    let limit = u64::from(max_file_mib) << 20;
     let size = file.metadata()?.len();
     if size > limit {
-        return Err(ProbeError::TooBig {
-            size,
-            limit: max_file_mib,
-        });
+        return Err(ProbeError::TooBig { size, limit });
     }
     let mut bytes = Vec::with_capacity(size as usize);
     // `take` guards against a file that grows while it is read.
-    file.take(limit + 1).read_to_end(&mut bytes)?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ProbeError::TooBig {
             size: bytes.len() as u64,
-            limit: max_file_mib,
+            limit,
         });
     }
     let mut probe = probe_bytes(path.to_path_buf(), bytes)?;

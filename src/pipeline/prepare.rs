@@ -77,7 +77,7 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         Prepared::Finished(Outcome::with_reason(&found.path, state, reason), None)
     };
     // Unchanged files already at the target never get here: see `QuickCheck`.
-    let probe = match probe_file(&found.path, stage.plan.max_file_mib) {
+    let probe = match probe_file(&found.path, stage.plan.max_file_bytes) {
         Ok(p) => p,
         Err(e) => return fail(probe_state(&e, &found.path), e.to_string()),
     };
@@ -215,7 +215,7 @@ mod tests {
             base_dir: dir.to_path_buf(),
             pipeline: crate::config::parse(&yaml, Path::new("p.yaml")).unwrap(),
             literal_key: false,
-            ledger_at: None,
+            text: yaml.clone(),
         };
         let plan = RunPlan::resolve(&lp, &RunOptions::default()).unwrap();
         let ledger = crate::ledger::SqliteLedger::open(&dir.join("l.sqlite")).unwrap();

@@ -47,7 +47,7 @@ pub struct Inspection {
 }
 
 /// Probes one file for display; errors become the `error` field.
-pub fn inspect(path: &Path, max_file_mib: u32) -> Inspection {
+pub fn inspect(path: &Path, max_file_bytes: u64) -> Inspection {
     let mut out = Inspection {
         path: path.display().to_string(),
         format: None,
@@ -68,7 +68,7 @@ pub fn inspect(path: &Path, max_file_mib: u32) -> Inspection {
         warnings: Vec::new(),
         error: None,
     };
-    let probe = match std::panic::catch_unwind(|| probe_file(path, max_file_mib)) {
+    let probe = match std::panic::catch_unwind(|| probe_file(path, max_file_bytes)) {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
             out.error = Some(e.to_string());

@@ -5,6 +5,7 @@ mod support;
 
 mod bench;
 mod config_and_scan;
+mod config_words;
 mod crash_safety;
 mod hostile;
 mod inspect;
