@@ -13,6 +13,9 @@ pub enum ExitCode {
     Fatal,
     /// Stopped by Ctrl-C after recording what was finished.
     Interrupted,
+    /// Whoever read stdout stopped reading (`| head`): printing stopped, quietly.
+    /// 128 + SIGPIPE, what a shell reports for a program a closed pipe ended.
+    BrokenPipe,
 }
 
 impl ExitCode {
@@ -23,6 +26,7 @@ impl ExitCode {
             ExitCode::BadConfig => 2,
             ExitCode::Fatal => 3,
             ExitCode::Interrupted => 130,
+            ExitCode::BrokenPipe => 141,
         }
     }
 }
@@ -39,8 +43,9 @@ mod tests {
             ExitCode::BadConfig,
             ExitCode::Fatal,
             ExitCode::Interrupted,
+            ExitCode::BrokenPipe,
         ];
         let codes: Vec<i32> = all.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 130]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 130, 141]);
     }
 }

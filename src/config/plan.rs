@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub report: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub mode: Mode,
+    /// `upload --no-ledger`: open no ledger, record nothing.
+    pub no_ledger: bool,
 }
 
 /// Everything one run needs, resolved.
@@ -83,6 +85,20 @@ pub struct ScanPlan {
     pub exclude: Vec<Glob>,
     pub follow_symlinks: bool,
     pub hidden: bool,
+}
+
+impl ScanPlan {
+    /// A walk of `roots` with the pipeline file's defaults (every file, no dot-files, no
+    /// symlinks followed), for the tools that take folders without a pipeline file.
+    pub fn defaults(roots: Vec<PathBuf>) -> ScanPlan {
+        ScanPlan {
+            roots,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            follow_symlinks: false,
+            hidden: false,
+        }
+    }
 }
 
 /// How titles, descriptions and tags are made.
@@ -138,6 +154,8 @@ pub struct LedgerPlan {
     pub at: Option<(u64, u64)>,
     /// The pipeline file, to locate errors about `ledger.path`.
     pub file: PathBuf,
+    /// False with `upload --no-ledger`: no ledger is opened, read or written.
+    pub enabled: bool,
 }
 
 impl LedgerPlan {
@@ -220,7 +238,8 @@ impl RunPlan {
             (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoTargets)),
             (None, None) => return Err(rule(lp, RuleError::NoTarget)),
         };
-        let ledger = ledger_plan(lp)?;
+        let mut ledger = ledger_plan(lp)?;
+        ledger.enabled = !opts.no_ledger;
         let batch_size = match &target {
             TargetPlan::Dir(_) => 64,
             TargetPlan::Chevereto(c) => c.batch_size,
@@ -333,6 +352,7 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
             explicit: false,
             at: None,
             file: lp.file.clone(),
+            enabled: true,
         });
     };
     let plan = LedgerPlan {
@@ -340,6 +360,7 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
         explicit: true,
         at: lp.ledger_at,
         file: lp.file.clone(),
+        enabled: true,
     };
     let folder = plan
         .path

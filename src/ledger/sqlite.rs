@@ -5,6 +5,7 @@
 //! (target, source md5) with what came back. One connection writes; the
 //! reader has its own, since WAL lets it read while the writer writes.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -12,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema::{SCHEMA, SCHEMA_VERSION, migrate};
 use super::{
-    FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputRow,
-    OutputState, RunId, StatRow,
+    FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey,
+    OutputRow, OutputState, RunId, SourceEntry, StatRow,
 };
 
 /// The single writer.
@@ -202,14 +203,16 @@ impl Ledger for SqliteLedger {
     fn outputs(
         &self,
         target: Option<&str>,
-        each: &mut dyn FnMut(OutputRow),
+        each: &mut dyn FnMut(OutputRow) -> ControlFlow<()>,
     ) -> Result<(), LedgerError> {
         let sql =
             format!("SELECT {COLUMNS} FROM outputs WHERE (?1 IS NULL OR target = ?1) ORDER BY id");
         let mut stmt = self.writer.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![target]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            each(row_from_sql(r, 0).map_err(|k| error(&self.path, k))?);
+            if each(row_from_sql(r, 0).map_err(|k| error(&self.path, k))?).is_break() {
+                break;
+            }
         }
         Ok(())
     }
@@ -236,13 +239,43 @@ impl Ledger for SqliteLedger {
         Ok(out)
     }
 
-    fn forget(&mut self, key: &str) -> Result<usize, LedgerError> {
-        self.writer
-            .execute(
-                "DELETE FROM outputs WHERE source_md5 = ?1 OR source_path = ?1",
-                params![key],
-            )
-            .map_err(|e| self.err(e))
+    fn sources(&self) -> Result<Vec<SourceEntry>, LedgerError> {
+        let err = |e: rusqlite::Error| error(&self.path, e);
+        let mut stmt = self
+            .writer
+            .prepare("SELECT target, source_md5, source_path FROM outputs ORDER BY id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SourceEntry {
+                    key: OutputKey {
+                        target: r.get(0)?,
+                        source_md5: r.get(1)?,
+                    },
+                    source_path: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn forget(&mut self, keys: &[OutputKey]) -> Result<usize, LedgerError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| error(&path, e);
+        let tx = self.writer.transaction().map_err(err)?;
+        let mut gone = 0;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM outputs WHERE target = ?1 AND source_md5 = ?2")
+                .map_err(err)?;
+            for k in keys {
+                gone += delete
+                    .execute(params![k.target, k.source_md5])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(gone)
     }
 }
 
@@ -400,8 +433,55 @@ mod tests {
         let mut l = SqliteLedger::open(&path).unwrap();
         let r = l.reader().unwrap();
         assert!(r.lookup("t", "m1").unwrap().is_some());
-        assert_eq!(l.forget("m1").unwrap(), 1);
+        let key = OutputKey {
+            target: "t".into(),
+            source_md5: "m1".into(),
+        };
+        assert_eq!(l.forget(&[key]).unwrap(), 1);
         assert!(r.lookup("t", "m1").unwrap().is_none());
+    }
+
+    #[test]
+    fn sources_list_every_output_and_forget_takes_exactly_the_keys_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = SqliteLedger::open(&dir.path().join("l.sqlite")).unwrap();
+        let row = |target: &str, md5: &str, path: &str| {
+            let mut o = OutputRow::new(target, md5, OutputState::Done);
+            o.source_path = path.into();
+            o
+        };
+        let rows = [
+            row("t", "m1", "/in/a.jpg"),
+            row("t", "m2", "/in/b.jpg"),
+            row("u", "m1", "/in/a.jpg"),
+        ];
+        l.commit(&[], &rows, RunId(1)).unwrap();
+        let listed: Vec<(String, String, String)> = l
+            .sources()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key.target, e.key.source_md5, e.source_path))
+            .collect();
+        let expected: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|o| {
+                (
+                    o.target.clone(),
+                    o.source_md5.clone(),
+                    o.source_path.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(listed, expected);
+        let key = |target: &str, md5: &str| OutputKey {
+            target: target.into(),
+            source_md5: md5.into(),
+        };
+        // Only (t, m1): the same content at another target stays.
+        assert_eq!(l.forget(&[key("t", "m1"), key("t", "nope")]).unwrap(), 1);
+        let left: Vec<OutputKey> = l.sources().unwrap().into_iter().map(|e| e.key).collect();
+        assert_eq!(left, vec![key("t", "m2"), key("u", "m1")]);
+        assert_eq!(l.forget(&[]).unwrap(), 0);
     }
 
     #[test]
@@ -420,6 +500,6 @@ mod tests {
             .unwrap();
         let e = l.reader().unwrap().lookup("t", "m").unwrap_err();
         assert!(e.to_string().contains("shipped"), "{e}");
-        assert!(l.outputs(None, &mut |_| {}).is_err());
+        assert!(l.outputs(None, &mut |_| ControlFlow::Continue(())).is_err());
     }
 }

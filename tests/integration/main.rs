@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli_conventions;
 mod config_and_scan;
 mod crash_safety;
 mod hostile;
