@@ -79,7 +79,8 @@ pub struct RunPlan {
 /// What to walk and what to keep.
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
-    /// Absolute input roots.
+    /// Input roots: absolute in a run; `inspect` and `bench` keep them as typed, so the
+    /// paths they print read as the user wrote them.
     pub roots: Vec<PathBuf>,
     pub include: Vec<Glob>,
     pub exclude: Vec<Glob>,
