@@ -13,7 +13,9 @@ pub enum ExitCode {
     Fatal,
     /// Stopped by Ctrl-C after recording what was finished.
     Interrupted,
-    /// Standard output or error went away (`| head`); what was finished is recorded.
+    /// Standard output or error went away (`| head`): printing stopped, quietly, and
+    /// what was finished is recorded. 128 + SIGPIPE, what a shell reports for a program
+    /// a closed pipe ended.
     BrokenPipe,
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{DecodeMode, Filter};
+use crate::config::{DecodeMode, Filter, Verbosity};
 
 /// `pixpipe --version`: the version, and the JPEG codec with whether its SIMD code is on.
 const VERSION: &str = concat!(
@@ -23,20 +23,41 @@ const VERSION: &str = concat!(
     about = "Resize photo archives and publish them exactly once."
 )]
 pub struct Cli {
-    /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print a line for every file.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `-q` and `-v`, on the commands whose progress line and per-file lines they change.
+#[derive(Debug, clap::Args)]
+pub struct Chatter {
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print a line for every file.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Chatter {
+    pub fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerAction {
     /// Counts and bytes per target and state.
-    Stats,
+    Stats {
+        /// An array of {target, state, files, bytes}.
+        #[arg(long)]
+        json: bool,
+    },
     /// One line per output: state, source md5, location, source path.
     List,
     /// Every output row, as CSV or JSON Lines.
@@ -44,9 +65,11 @@ pub enum LedgerAction {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
-    /// Forget outputs by source md5 or source path, so the next run sends them again.
+    /// Forget outputs by source md5, source path or glob, so the next run sends them again.
+    ///
+    /// Relative paths and globs are taken from the current folder; quote globs from the shell.
     Forget {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "MD5|PATH|GLOB")]
         keys: Vec<String>,
     },
 }
@@ -65,8 +88,8 @@ pub enum Command {
         /// Worker threads for decoding and encoding (default: the pipeline's `jobs`, else all cores).
         #[arg(short, long)]
         jobs: Option<usize>,
-        /// Write one JSON line per file here.
-        #[arg(long)]
+        /// Write one JSON line per file here (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
         /// Do everything except writing outputs and the ledger.
         #[arg(long)]
@@ -74,9 +97,16 @@ pub enum Command {
         /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        chatter: Chatter,
     },
     /// Check a pipeline file and print it resolved, with secrets hidden.
-    Check { pipeline: PathBuf },
+    Check {
+        pipeline: PathBuf,
+        /// Print the resolved pipeline as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Tell what a run would do (new, already there, duplicates, skipped) without doing it.
     Plan {
         pipeline: PathBuf,
@@ -92,10 +122,14 @@ pub enum Command {
     Upload {
         #[command(flatten)]
         one_off: OneOff,
-        #[arg(long)]
+        /// Write one JSON line per file here (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        chatter: Chatter,
     },
     /// Measure resize speed and quality on this machine, per filter and decode mode.
     Bench {
@@ -136,12 +170,17 @@ pub enum Command {
     },
     /// Show what pixpipe reads from files: format, size, title, date, orientation, hashes.
     Inspect {
-        #[arg(required = true)]
+        /// Files, or folders (walked like `run` walks them).
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (e.g. `pixpipe completions bash > /etc/bash_completion.d/pixpipe`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `pixpipe man | man -l -`.
+    Man,
 }
 
 /// The options of `pixpipe upload`.
@@ -168,8 +207,11 @@ pub struct OneOff {
     #[arg(long, default_value_t = 1600)]
     pub width: u32,
     /// Where the ledger lives (default: the user's data folder).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+    /// Record nothing, in no ledger: every file is sent, even one sent before.
+    #[arg(long, conflicts_with = "ledger")]
+    pub no_ledger: bool,
 }
 
 impl ValueEnum for Filter {

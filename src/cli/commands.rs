@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process;
 
+use clap::CommandFactory;
+
 use crate::config::template::Template;
 use crate::config::{
     self, CheveretoTarget, LoadedPipeline, Mode, Pipeline, RunOptions, RunPlan, Secret, Target,
@@ -11,9 +13,11 @@ use crate::config::{
 use crate::context::RunContext;
 use crate::exit_codes::ExitCode;
 use crate::pipeline::{self, RunError};
+use crate::record::ReportWriter;
 use crate::tools::{bench as benchmark, inspect as inspection};
 
-use super::args::OneOff;
+use super::args::{Cli, OneOff};
+use super::output::{self, Output, PrintError};
 use super::render;
 
 pub(super) fn load(path: &Path) -> Result<LoadedPipeline, ExitCode> {
@@ -30,7 +34,29 @@ fn resolve(lp: &LoadedPipeline, opts: &RunOptions) -> Result<RunPlan, ExitCode> 
     })
 }
 
-pub fn check(path: &Path) -> ExitCode {
+/// Why `check` could not show the pipeline it read.
+#[derive(Debug, thiserror::Error)]
+enum ShowError {
+    #[error("cannot show it as YAML: {0}")]
+    Yaml(#[from] serde_saphyr::ser::Error),
+    #[error("cannot show it as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The pipeline as read, secrets as `***`: YAML with an "ok" line, or one JSON object.
+fn shown(path: &Path, pipeline: &Pipeline, json: bool) -> Result<String, ShowError> {
+    Ok(if json {
+        format!("{}\n", serde_json::to_string(pipeline)?)
+    } else {
+        format!(
+            "# {}: ok\n{}",
+            path.display(),
+            serde_saphyr::to_string(pipeline)?
+        )
+    })
+}
+
+pub fn check(path: &Path, json: bool) -> ExitCode {
     let lp = match load(path) {
         Ok(lp) => lp,
         Err(code) => return code,
@@ -44,12 +70,8 @@ pub fn check(path: &Path) -> ExitCode {
     if let Err(code) = resolve(&lp, &opts) {
         return code;
     }
-    match serde_saphyr::to_string(&lp.pipeline) {
-        Ok(text) => {
-            println!("# {}: ok", path.display());
-            print!("{text}");
-            ExitCode::Success
-        }
+    match shown(path, &lp.pipeline, json) {
+        Ok(text) => output::finished(output::print(text.as_bytes()), ExitCode::Success),
         Err(e) => {
             eprintln!("pixpipe: {}: {e}", path.display());
             ExitCode::BadConfig
@@ -57,20 +79,63 @@ pub fn check(path: &Path) -> ExitCode {
     }
 }
 
-pub fn inspect(files: &[PathBuf], json: bool) -> ExitCode {
-    let mut code = ExitCode::Success;
-    for f in files {
-        let i = inspection::inspect(f, config::Limits::default().max_file_mib.bytes());
-        if i.error.is_some() {
-            code = ExitCode::SomeFailed;
-        }
-        if json {
-            println!("{}", serde_json::to_string(&i).unwrap_or_default());
-        } else {
-            print!("{}", inspection::to_text(&i));
-        }
+/// Files and folders (walked like `run` walks them), one after the other, as they are read.
+pub fn inspect(paths: &[PathBuf], json: bool) -> ExitCode {
+    let mut out = Output::stdout();
+    let mut failed = false;
+    let mut printed = Ok(());
+    inspection::walk(paths, config::Limits::default().max_file_mib.bytes(), |i| {
+        failed |= i.error.is_some();
+        printed = show_inspection(&mut out, &i, json);
+        printed.is_ok()
+    });
+    let code = match failed {
+        true => ExitCode::SomeFailed,
+        false => ExitCode::Success,
+    };
+    output::finished(printed.and_then(|()| out.finish()), code)
+}
+
+fn show_inspection(
+    out: &mut Output,
+    i: &inspection::Inspection,
+    json: bool,
+) -> Result<(), PrintError> {
+    if json {
+        out.line(serde_json::to_string(i).unwrap_or_default())
+    } else {
+        out.text(&inspection::to_text(i))
     }
-    code
+}
+
+/// A completion script from clap's own generator, so it always matches the options.
+pub fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "pixpipe", &mut script);
+    output::finished(output::print(&script), ExitCode::Success)
+}
+
+/// The manual page (roff), from the same definitions as `--help`.
+pub fn man() -> ExitCode {
+    let mut page = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        eprintln!("pixpipe: cannot make the manual page: {e}");
+        return ExitCode::Fatal;
+    }
+    output::finished(output::print(&page), ExitCode::Success)
+}
+
+/// `--report -` takes stdout, so `--json` cannot have it too. The summary is refused
+/// rather than moved to stderr: there it would be mixed with the progress line and the
+/// messages, and no longer be something a script can parse.
+fn one_use_of_stdout(report: Option<&Path>, json: bool) -> Result<(), ExitCode> {
+    if json && report.is_some_and(ReportWriter::is_stdout) {
+        eprintln!(
+            "pixpipe: --json and --report - both print to stdout; write the report to a file, or leave out --json"
+        );
+        return Err(ExitCode::BadConfig);
+    }
+    Ok(())
 }
 
 pub fn run(
@@ -81,6 +146,9 @@ pub fn run(
     verbosity: Verbosity,
     json: bool,
 ) -> ExitCode {
+    if let Err(code) = one_use_of_stdout(report.as_deref(), json) {
+        return code;
+    }
     let lp = match load(path) {
         Ok(lp) => lp,
         Err(code) => return code,
@@ -91,6 +159,7 @@ pub fn run(
         report,
         verbosity,
         mode: if dry_run { Mode::DryRun } else { Mode::Deliver },
+        no_ledger: false,
     };
     match resolve(&lp, &opts) {
         Ok(plan) => run_plan(&plan, json),
@@ -108,6 +177,10 @@ fn run_plan(plan: &RunPlan, json: bool) -> ExitCode {
 }
 
 fn fail(e: &RunError) -> ExitCode {
+    if e.stdout_closed() {
+        // `--report - | head`: the reader left; that is the end, not an error to tell.
+        return ExitCode::BrokenPipe;
+    }
     eprintln!("pixpipe: {e}");
     match e {
         RunError::Config(_) => ExitCode::BadConfig,
@@ -165,16 +238,14 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
         report: None,
         verbosity: Verbosity::Quiet,
         mode: Mode::Plan,
+        no_ledger: false,
     };
     let plan = match resolve(&lp, &opts) {
         Ok(p) => p,
         Err(code) => return code,
     };
     match pipeline::run(&plan, &RunContext::new()) {
-        Ok(s) => {
-            render::plan(&s, json);
-            ExitCode::Success
-        }
+        Ok(s) => output::finished(render::plan(&s, json), ExitCode::Success),
         Err(e) => {
             eprintln!("pixpipe: {e}");
             ExitCode::Fatal
@@ -184,6 +255,9 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
 
 /// The one-off upload: a pipeline built from the command line, never from YAML text.
 pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: bool) -> ExitCode {
+    if let Err(code) = one_use_of_stdout(report.as_deref(), json) {
+        return code;
+    }
     let Some(key) = std::env::var("CHEVERETO_API_KEY")
         .ok()
         .filter(|k| !k.is_empty())
@@ -197,11 +271,20 @@ pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: b
         report,
         verbosity,
         mode: Mode::Deliver,
+        no_ledger: o.no_ledger,
     };
-    match resolve(&lp, &opts) {
-        Ok(plan) => run_plan(&plan, json),
-        Err(code) => code,
+    let plan = match resolve(&lp, &opts) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    if verbosity != Verbosity::Quiet {
+        // Without a pipeline file the ledger's place is nowhere in sight: say it.
+        match plan.ledger.enabled {
+            true => eprintln!("pixpipe: recording in {}", plan.ledger.path.display()),
+            false => eprintln!("pixpipe: recording nothing (--no-ledger)"),
+        }
     }
+    run_plan(&plan, json)
 }
 
 /// The pipeline a one-off upload stands for.
@@ -251,13 +334,12 @@ pub fn bench(opts: &benchmark::BenchOptions, json: bool) -> ExitCode {
         eprintln!("pixpipe: measuring {} ...", inputs.description);
     }
     let report = benchmark::run(opts, inputs);
-    if json {
-        println!(
-            "{}",
+    let text = match json {
+        true => format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print!("{}", benchmark::table(&report));
-    }
-    ExitCode::Success
+        ),
+        false => benchmark::table(&report),
+    };
+    output::finished(output::print(text.as_bytes()), ExitCode::Success)
 }

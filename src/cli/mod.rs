@@ -1,5 +1,6 @@
 //! The command line: clap's types (`args`), one function per command
-//! (`commands`, `ledger`), and how results are shown (`render`).
+//! (`commands`, `ledger`, `forget`), how results are shown (`render`), and the one
+//! writer every command prints its output through (`output`).
 //!
 //! Owns: parsing, the process's exit code, what is printed on stdout and stderr,
 //! and the Ctrl-C handler. Must not: do a stage's work; it builds a plan and
@@ -7,24 +8,18 @@
 
 mod args;
 mod commands;
+mod forget;
 mod ledger;
+mod output;
 mod render;
 
 use clap::Parser;
 
-use crate::config::Verbosity;
 use args::{Cli, Command};
 
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let verbosity = if cli.quiet {
-        Verbosity::Quiet
-    } else if cli.verbose {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
     let code = match cli.command {
         Command::Run {
             pipeline,
@@ -32,8 +27,9 @@ pub fn main() -> i32 {
             report,
             dry_run,
             json,
-        } => commands::run(&pipeline, jobs, report, dry_run, verbosity, json),
-        Command::Check { pipeline } => commands::check(&pipeline),
+            chatter,
+        } => commands::run(&pipeline, jobs, report, dry_run, chatter.verbosity(), json),
+        Command::Check { pipeline, json } => commands::check(&pipeline, json),
         Command::Plan {
             pipeline,
             jobs,
@@ -43,7 +39,8 @@ pub fn main() -> i32 {
             one_off,
             report,
             json,
-        } => commands::upload(&one_off, report, verbosity, json),
+            chatter,
+        } => commands::upload(&one_off, report, chatter.verbosity(), json),
         Command::Ledger {
             ledger,
             pipeline,
@@ -75,6 +72,8 @@ pub fn main() -> i32 {
             commands::bench(&opts, json)
         }
         Command::Inspect { files, json } => commands::inspect(&files, json),
+        Command::Completions { shell } => commands::completions(shell),
+        Command::Man => commands::man(),
     };
     code.code()
 }

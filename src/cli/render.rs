@@ -1,25 +1,38 @@
 //! How results are shown: the run's summary, the plan's counts, and the ledger's
 //! rows as text, JSON Lines or CSV. States are written with their one spelling.
 
+use std::fmt::Write as _;
+
+use super::output::{self, Output, PrintError};
 use crate::config::{RunPlan, Verbosity};
 use crate::exit_codes::ExitCode;
 use crate::ledger::{OutputRow, StatRow};
-use crate::record::Summary;
+use crate::record::{ReportWriter, Summary};
 
 /// The end of a run: the summary line (or JSON), and the exit code it means.
 pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
     if summary.output_closed {
         return ExitCode::BrokenPipe; // nobody is reading any more: say nothing
     }
+    let mut printed = Ok(());
     if json {
-        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+        let line = serde_json::to_string(summary).unwrap_or_default();
+        printed = output::print(format!("{line}\n").as_bytes());
     } else if plan.verbosity != Verbosity::Quiet || summary.failed > 0 {
         let see = match &plan.report {
+            Some(r) if summary.failed > 0 && ReportWriter::is_stdout(r) => {
+                " — see the report".into()
+            }
             Some(r) if summary.failed > 0 => format!(" — see {}", r.display()),
             _ => String::new(),
         };
         eprintln!("pixpipe: {}{see}", summary.line());
     }
+    output::finished(printed, run_code(summary))
+}
+
+/// What the run's counts mean as an exit code, with the words that go with it.
+fn run_code(summary: &Summary) -> ExitCode {
     if let Some(why) = &summary.fatal {
         eprintln!("pixpipe: stopped: {why}");
         return ExitCode::Fatal;
@@ -35,8 +48,9 @@ pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
 }
 
 /// What a run would do, in the words of the summary.
-pub fn plan(s: &Summary, json: bool) {
+pub fn plan(s: &Summary, json: bool) -> Result<(), PrintError> {
     let new = s.written + s.uploaded;
+    let mut out = Output::stdout();
     if json {
         let v = serde_json::json!({
             "new": new,
@@ -46,26 +60,32 @@ pub fn plan(s: &Summary, json: bool) {
             "skipped": s.skipped,
             "failed": s.failed,
         });
-        println!("{v}");
+        out.line(v)?;
     } else {
-        println!(
+        out.line(format_args!(
             "new:            {new} ({})",
             indicatif::HumanBytes(s.new_bytes)
-        );
-        println!("already there:  {}", s.already_there);
-        println!("duplicate:      {}", s.duplicate);
-        println!("skipped:        {}", s.skipped);
-        println!("failed:         {}", s.failed);
+        ))?;
+        out.line(format_args!("already there:  {}", s.already_there))?;
+        out.line(format_args!("duplicate:      {}", s.duplicate))?;
+        out.line(format_args!("skipped:        {}", s.skipped))?;
+        out.line(format_args!("failed:         {}", s.failed))?;
     }
+    out.finish()
 }
 
-pub fn stats(rows: &[StatRow]) {
-    println!(
-        "{:<60} {:<15} {:>8} {:>12}",
+/// Files and bytes per target and state: a table, or a JSON array of {target, state, files, bytes}.
+pub fn stats(rows: &[StatRow], json: bool) -> String {
+    if json {
+        return format!("{}\n", serde_json::to_string(rows).unwrap_or_default());
+    }
+    let mut s = format!(
+        "{:<60} {:<15} {:>8} {:>12}\n",
         "target", "state", "files", "bytes"
     );
     for r in rows {
-        println!(
+        let _ = writeln!(
+            s,
             "{:<60} {:<15} {:>8} {:>12}",
             r.target,
             r.state.as_str(),
@@ -73,6 +93,7 @@ pub fn stats(rows: &[StatRow]) {
             r.bytes
         );
     }
+    s
 }
 
 /// One line per output: state, source md5, location, source path.

@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub report: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub mode: Mode,
+    /// `upload --no-ledger`: open no ledger, record nothing.
+    pub no_ledger: bool,
 }
 
 /// Everything one run needs, resolved.
@@ -79,12 +81,27 @@ pub struct RunPlan {
 /// What to walk and what to keep.
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
-    /// Absolute input roots.
+    /// Input roots: absolute in a run; `inspect` and `bench` keep them as typed, so the
+    /// paths they print read as the user wrote them.
     pub roots: Vec<PathBuf>,
     pub include: Vec<Glob>,
     pub exclude: Vec<Glob>,
     pub follow_symlinks: bool,
     pub hidden: bool,
+}
+
+impl ScanPlan {
+    /// A walk of `roots` with the pipeline file's defaults (every file, no dot-files, no
+    /// symlinks followed), for the tools that take folders without a pipeline file.
+    pub fn defaults(roots: Vec<PathBuf>) -> ScanPlan {
+        ScanPlan {
+            roots,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            follow_symlinks: false,
+            hidden: false,
+        }
+    }
 }
 
 /// How titles, descriptions and tags are made.
@@ -140,6 +157,8 @@ pub struct LedgerPlan {
     pub at: Option<(u64, u64)>,
     /// The pipeline file, to locate errors about `ledger.path`.
     pub file: PathBuf,
+    /// False with `upload --no-ledger`: no ledger is opened, read or written.
+    pub enabled: bool,
 }
 
 impl LedgerPlan {
@@ -225,7 +244,8 @@ impl RunPlan {
             (None, None) => return Err(rule(lp, RuleError::NoTarget)),
         };
         let roots = input_roots(lp)?;
-        let ledger = ledger_plan(lp)?;
+        let mut ledger = ledger_plan(lp)?;
+        ledger.enabled = !opts.no_ledger;
         let batch_size = match &target {
             TargetPlan::Dir(_) => 64,
             TargetPlan::Chevereto(c) => c.batch_size,
@@ -354,6 +374,7 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
             explicit: false,
             at: None,
             file: lp.file.clone(),
+            enabled: true,
         });
     };
     let plan = LedgerPlan {
@@ -361,6 +382,7 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
         explicit: true,
         at: locate_key(&lp.text, "ledger.path"),
         file: lp.file.clone(),
+        enabled: true,
     };
     let folder = plan
         .path

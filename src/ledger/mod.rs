@@ -3,22 +3,25 @@
 //! The pipeline sees two roles: a [`LedgerReader`] shared by the worker threads
 //! (the quick check by folder, the lookup by source md5) and the single
 //! [`Ledger`] writer of a run. A backend implements both; SQLite (`sqlite`) is the
-//! embedded one. A `pending` row is the claim on a (target, source md5) while its
+//! embedded one; `none` is no ledger at all (`upload --no-ledger`). A `pending` row is the claim on a (target, source md5) while its
 //! upload is in flight, which is where a shared backend's leases fit.
 //!
 //! Owns: the row types, the states and their one spelling, the backends.
 //! Must not: know about the pipeline file, targets or outcomes; never sees the API key.
 
 mod claims;
+mod none;
 mod schema;
 mod sqlite;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
 pub use claims::Claims;
+pub use none::NoLedger;
 pub use sqlite::SqliteLedger;
 
 /// A ledger problem, with the ledger it concerns.
@@ -184,6 +187,20 @@ pub struct StatRow {
     pub bytes: u64,
 }
 
+/// Which output row: one source's content at one target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OutputKey {
+    pub target: String,
+    pub source_md5: String,
+}
+
+/// An output's keys with the path its source had, so outputs can be picked by path or glob.
+#[derive(Debug, Clone)]
+pub struct SourceEntry {
+    pub key: OutputKey,
+    pub source_path: String,
+}
+
 /// Lookups from the worker threads, which share one reader.
 pub trait LedgerReader: Send + Sync {
     /// Everything known of the files of one folder, with their outputs at `target`.
@@ -207,15 +224,18 @@ pub trait Ledger: Send {
     /// Drops a `pending` row whose upload is known not to have been stored.
     fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), LedgerError>;
     fn finish_run(&mut self, run: RunId, summary: &str) -> Result<(), LedgerError>;
-    /// Every output row, optionally of one target, oldest first.
+    /// Every output row, optionally of one target, oldest first, until `each` says stop
+    /// (a reader that went away need not wait for the rest of the table).
     fn outputs(
         &self,
         target: Option<&str>,
-        each: &mut dyn FnMut(OutputRow),
+        each: &mut dyn FnMut(OutputRow) -> ControlFlow<()>,
     ) -> Result<(), LedgerError>;
     fn stats(&self) -> Result<Vec<StatRow>, LedgerError>;
-    /// Forgets outputs whose source md5 or source path is `key`, so they are sent again.
-    fn forget(&mut self, key: &str) -> Result<usize, LedgerError>;
+    /// Every output's keys and source path, oldest first: what `ledger forget` matches.
+    fn sources(&self) -> Result<Vec<SourceEntry>, LedgerError>;
+    /// Forgets these outputs, all or none, so the next run sends them again; gives how many went.
+    fn forget(&mut self, keys: &[OutputKey]) -> Result<usize, LedgerError>;
 }
 
 /// Opens (creating if needed) the ledger at `path`.

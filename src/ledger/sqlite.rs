@@ -5,6 +5,7 @@
 //! (target, source md5) with what came back. One connection writes; the
 //! reader has its own, since WAL lets it read while the writer writes.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -12,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema::{SCHEMA, SCHEMA_VERSION, migrate};
 use super::{
-    FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputRow,
-    OutputState, RunId, StatRow,
+    FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey,
+    OutputRow, OutputState, RunId, SourceEntry, StatRow,
 };
 
 /// The single writer.
@@ -87,18 +88,6 @@ impl SqliteLedger {
         })
     }
 
-    /// An empty ledger in memory, for runs that must leave nothing behind (a plan or a
-    /// dry run before any real run): it answers "never seen" to every lookup.
-    pub fn in_memory(path: &Path) -> Result<SqliteLedger, LedgerError> {
-        let err = |e: rusqlite::Error| error(path, e);
-        let writer = Connection::open_in_memory().map_err(err)?;
-        writer.execute_batch(SCHEMA).map_err(err)?;
-        Ok(SqliteLedger {
-            path: PathBuf::from(":memory:"),
-            writer,
-        })
-    }
-
     fn err(&self, e: rusqlite::Error) -> LedgerError {
         error(&self.path, e)
     }
@@ -165,13 +154,7 @@ impl SqliteLedger {
 
 impl Ledger for SqliteLedger {
     fn reader(&self) -> Result<Arc<dyn LedgerReader>, LedgerError> {
-        let conn = if self.path == Path::new(":memory:") {
-            let conn = Connection::open_in_memory().map_err(|e| self.err(e))?;
-            conn.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
-            conn
-        } else {
-            open_conn(&self.path).map_err(|e| self.err(e))?
-        };
+        let conn = open_conn(&self.path).map_err(|e| self.err(e))?;
         Ok(Arc::new(SqliteReader {
             path: self.path.clone(),
             conn: Mutex::new(conn),
@@ -223,14 +206,16 @@ impl Ledger for SqliteLedger {
     fn outputs(
         &self,
         target: Option<&str>,
-        each: &mut dyn FnMut(OutputRow),
+        each: &mut dyn FnMut(OutputRow) -> ControlFlow<()>,
     ) -> Result<(), LedgerError> {
         let sql =
             format!("SELECT {COLUMNS} FROM outputs WHERE (?1 IS NULL OR target = ?1) ORDER BY id");
         let mut stmt = self.writer.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![target]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            each(row_from_sql(r, 0).map_err(|k| error(&self.path, k))?);
+            if each(row_from_sql(r, 0).map_err(|k| error(&self.path, k))?).is_break() {
+                break;
+            }
         }
         Ok(())
     }
@@ -257,13 +242,43 @@ impl Ledger for SqliteLedger {
         Ok(out)
     }
 
-    fn forget(&mut self, key: &str) -> Result<usize, LedgerError> {
-        self.writer
-            .execute(
-                "DELETE FROM outputs WHERE source_md5 = ?1 OR source_path = ?1",
-                params![key],
-            )
-            .map_err(|e| self.err(e))
+    fn sources(&self) -> Result<Vec<SourceEntry>, LedgerError> {
+        let err = |e: rusqlite::Error| error(&self.path, e);
+        let mut stmt = self
+            .writer
+            .prepare("SELECT target, source_md5, source_path FROM outputs ORDER BY id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SourceEntry {
+                    key: OutputKey {
+                        target: r.get(0)?,
+                        source_md5: r.get(1)?,
+                    },
+                    source_path: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn forget(&mut self, keys: &[OutputKey]) -> Result<usize, LedgerError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| error(&path, e);
+        let tx = self.writer.transaction().map_err(err)?;
+        let mut gone = 0;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM outputs WHERE target = ?1 AND source_md5 = ?2")
+                .map_err(err)?;
+            for k in keys {
+                gone += delete
+                    .execute(params![k.target, k.source_md5])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(gone)
     }
 }
 
@@ -422,7 +437,11 @@ mod tests {
         let mut l = SqliteLedger::open(&path).unwrap();
         let r = l.reader().unwrap();
         assert!(r.lookup("t", "m1").unwrap().is_some());
-        assert_eq!(l.forget("m1").unwrap(), 1);
+        let key = OutputKey {
+            target: "t".into(),
+            source_md5: "m1".into(),
+        };
+        assert_eq!(l.forget(&[key]).unwrap(), 1);
         assert!(r.lookup("t", "m1").unwrap().is_none());
     }
 
@@ -446,8 +465,11 @@ mod tests {
         drop(conn);
         let l = SqliteLedger::open(&path).unwrap();
         let mut states = Vec::new();
-        l.outputs(None, &mut |r| states.push((r.source_md5, r.state)))
-            .unwrap();
+        l.outputs(None, &mut |r| {
+            states.push((r.source_md5, r.state));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
         assert_eq!(
             states,
             vec![
@@ -484,6 +506,49 @@ mod tests {
     }
 
     #[test]
+    fn sources_list_every_output_and_forget_takes_exactly_the_keys_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = SqliteLedger::open(&dir.path().join("l.sqlite")).unwrap();
+        let row = |target: &str, md5: &str, path: &str| {
+            let mut o = OutputRow::new(target, md5, OutputState::Written);
+            o.source_path = path.into();
+            o
+        };
+        let rows = [
+            row("t", "m1", "/in/a.jpg"),
+            row("t", "m2", "/in/b.jpg"),
+            row("u", "m1", "/in/a.jpg"),
+        ];
+        l.commit(&[], &rows, RunId(1)).unwrap();
+        let listed: Vec<(String, String, String)> = l
+            .sources()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key.target, e.key.source_md5, e.source_path))
+            .collect();
+        let expected: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|o| {
+                (
+                    o.target.clone(),
+                    o.source_md5.clone(),
+                    o.source_path.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(listed, expected);
+        let key = |target: &str, md5: &str| OutputKey {
+            target: target.into(),
+            source_md5: md5.into(),
+        };
+        // Only (t, m1): the same content at another target stays.
+        assert_eq!(l.forget(&[key("t", "m1"), key("t", "nope")]).unwrap(), 1);
+        let left: Vec<OutputKey> = l.sources().unwrap().into_iter().map(|e| e.key).collect();
+        assert_eq!(left, vec![key("t", "m2"), key("u", "m1")]);
+        assert_eq!(l.forget(&[]).unwrap(), 0);
+    }
+
+    #[test]
     fn an_unknown_state_is_an_error_not_pending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
@@ -499,6 +564,6 @@ mod tests {
             .unwrap();
         let e = l.reader().unwrap().lookup("t", "m").unwrap_err();
         assert!(e.to_string().contains("shipped"), "{e}");
-        assert!(l.outputs(None, &mut |_| {}).is_err());
+        assert!(l.outputs(None, &mut |_| ControlFlow::Continue(())).is_err());
     }
 }

@@ -42,6 +42,19 @@ pub enum RunError {
     Panicked,
 }
 
+impl RunError {
+    /// Whether the run stopped because the reader of a report on stdout went away
+    /// (`--report - | head`): the end of the run, not a failure to tell about.
+    pub fn stdout_closed(&self) -> bool {
+        let sink = match self {
+            RunError::Record(RecordError::Sink(s))
+            | RunError::Deliver(DeliverError::Record(RecordError::Sink(s))) => s,
+            _ => return false,
+        };
+        sink.source.kind() == std::io::ErrorKind::BrokenPipe && sink.to_stdout()
+    }
+}
+
 /// Runs a plan to its target.
 pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     let mut ledger = open_ledger(plan)?;
@@ -49,7 +62,7 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     let mut target = deliver::open(plan, Arc::clone(&reader))?;
     let claims = Arc::new(Claims::new(!plan.mode.delivers()));
     let stage = Arc::new(prepare::Stage::new(plan, target.as_ref(), reader, &claims));
-    let run = match plan.mode.delivers() {
+    let run = match plan.mode.delivers() && plan.ledger.enabled {
         true => Some(ledger.begin_run(&plan.source.display().to_string(), target.key())?),
         false => None,
     };
@@ -86,10 +99,8 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
 /// Opens the plan's ledger; an unusable `ledger.path` is the pipeline file's error.
 /// A plan or a dry run creates no ledger: without one yet, it asks an empty one.
 fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
-    if !plan.mode.delivers() && !plan.ledger.path.exists() {
-        return Ok(Box::new(ledger::SqliteLedger::in_memory(
-            &plan.ledger.path,
-        )?));
+    if !plan.ledger.enabled || (!plan.mode.delivers() && !plan.ledger.path.exists()) {
+        return Ok(Box::new(ledger::NoLedger));
     }
     ledger::open(&plan.ledger.path).map_err(|e| {
         if plan.ledger.explicit {

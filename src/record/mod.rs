@@ -40,6 +40,13 @@ pub struct SinkError {
     pub source: std::io::Error,
 }
 
+impl SinkError {
+    /// Whether it is the report on stdout that could not be written.
+    pub fn to_stdout(&self) -> bool {
+        self.path == std::path::Path::new(report::STDOUT_NAME)
+    }
+}
+
 /// Why a result could not be written down; the run stops on it.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {

@@ -127,13 +127,7 @@ pub fn load_inputs(paths: &[PathBuf], limit: usize) -> Inputs {
             left_out: Vec::new(),
         };
     }
-    let plan = ScanPlan {
-        roots: paths.to_vec(),
-        include: Vec::new(),
-        exclude: Vec::new(),
-        follow_symlinks: false,
-        hidden: false,
-    };
+    let plan = ScanPlan::defaults(paths.to_vec());
     let mut files = Vec::new();
     let mut left_out = Vec::new();
     let mut leave = |path: &Path, reason: String| {

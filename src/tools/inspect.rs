@@ -1,10 +1,13 @@
-//! `pixpipe inspect`: what pixpipe reads from files, as text or JSON.
+//! `pixpipe inspect`: what pixpipe reads from files, as text or JSON. Folders are
+//! walked as `run` walks them, with the pipeline file's defaults.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::config::ScanPlan;
 use crate::media::{Source, probe_file, title_from_stem};
+use crate::pipeline::scan::{self, Event};
 
 /// One file as `inspect --json` prints it.
 #[derive(Debug, Serialize)]
@@ -44,30 +47,80 @@ pub struct Inspection {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Met in a folder and left out, as a run would (a symlink that is not followed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// Inspects each path in turn, walking folders, and hands each result to `each`
+/// as soon as it is read; stops when `each` says so.
+pub fn walk(paths: &[PathBuf], max_file_bytes: u64, mut each: impl FnMut(Inspection) -> bool) {
+    for path in paths {
+        let go_on = if path.is_dir() {
+            walk_folder(path, max_file_bytes, &mut each)
+        } else {
+            each(inspect(path, max_file_bytes))
+        };
+        if !go_on {
+            return;
+        }
+    }
+}
+
+/// Walks one folder as a run with default settings would; false when `each` said stop.
+fn walk_folder(
+    folder: &Path,
+    max_file_bytes: u64,
+    each: &mut impl FnMut(Inspection) -> bool,
+) -> bool {
+    let mut go_on = true;
+    scan::scan(&ScanPlan::defaults(vec![folder.to_path_buf()]), |ev| {
+        go_on = match ev {
+            Event::File(f) => each(inspect(&f.path, max_file_bytes)),
+            Event::Skipped { path, reason } => each(Inspection {
+                skipped: Some(reason),
+                ..Inspection::empty(&path)
+            }),
+            Event::Error { path, reason } => each(Inspection {
+                error: Some(reason),
+                ..Inspection::empty(&path)
+            }),
+        };
+        go_on
+    });
+    go_on
+}
+
+impl Inspection {
+    /// Nothing known yet but the path.
+    fn empty(path: &Path) -> Inspection {
+        Inspection {
+            path: path.display().to_string(),
+            format: None,
+            width: None,
+            height: None,
+            orientation: None,
+            title: None,
+            title_source: None,
+            description: None,
+            keywords: Vec::new(),
+            date_taken: None,
+            date_source: None,
+            camera: None,
+            gps: None,
+            animated: None,
+            md5: None,
+            blake3: None,
+            warnings: Vec::new(),
+            error: None,
+            skipped: None,
+        }
+    }
 }
 
 /// Probes one file for display; errors become the `error` field.
 pub fn inspect(path: &Path, max_file_bytes: u64) -> Inspection {
-    let mut out = Inspection {
-        path: path.display().to_string(),
-        format: None,
-        width: None,
-        height: None,
-        orientation: None,
-        title: None,
-        title_source: None,
-        description: None,
-        keywords: Vec::new(),
-        date_taken: None,
-        date_source: None,
-        camera: None,
-        gps: None,
-        animated: None,
-        md5: None,
-        blake3: None,
-        warnings: Vec::new(),
-        error: None,
-    };
+    let mut out = Inspection::empty(path);
     let probe = match std::panic::catch_unwind(|| probe_file(path, max_file_bytes)) {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
@@ -122,6 +175,7 @@ pub fn to_text(i: &Inspection) -> String {
         }
     };
     line("error", i.error.clone());
+    line("skipped", i.skipped.clone());
     line("format", i.format.map(str::to_string));
     line(
         "size",

@@ -4,6 +4,7 @@
 mod support;
 
 mod bench;
+mod cli_conventions;
 mod config_and_scan;
 mod config_words;
 mod crash_safety;

@@ -1,7 +1,7 @@
 //! The folder target: outputs under a folder by a name template, plus a JSON
-//! Lines manifest. A file is written to a temporary name and renamed, so a crash
-//! leaves either the whole file or none; an existing different file is never
-//! overwritten.
+//! Lines manifest of the current outputs. A file is written to a temporary name and
+//! renamed, so a crash leaves either the whole file or none; an existing different
+//! file is never overwritten.
 
 mod listing;
 mod writer;
@@ -59,6 +59,16 @@ impl DirTarget {
             writer,
             listing: Arc::default(),
         })
+    }
+
+    /// A file that was read and found already delivered: if it has moved, say after a
+    /// folder rename, the manifest follows it.
+    fn note_moved_source(&mut self, o: &Outcome) {
+        if let (Some(w), State::AlreadyThere, Some(output)) =
+            (self.writer.as_mut(), o.state, &o.output)
+        {
+            w.source_moved(output, &o.path);
+        }
     }
 
     fn io_err(&self, source: std::io::Error) -> DeliverError {
@@ -174,6 +184,9 @@ impl Target for DirTarget {
             }
             let result = match prepared {
                 Prepared::Finished(o, row) => {
+                    if row.is_some() {
+                        self.note_moved_source(&o);
+                    }
                     rec.file_row(row);
                     Ok(o)
                 }
@@ -186,11 +199,12 @@ impl Target for DirTarget {
                 failure = Some(e);
             }
         }
-        if let Some(w) = self.writer.as_mut() {
-            w.flush().map_err(|source| DeliverError::Io {
-                path: self.root.clone(),
-                source,
-            })?;
+        if let Some(w) = self.writer.take() {
+            let finished = w.finish().map_err(|e| self.io_err(e));
+            // The error that stopped the run says more than one about the manifest.
+            if failure.is_none() {
+                finished?;
+            }
         }
         failure.map_or(Ok(()), Err)
     }
