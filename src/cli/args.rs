@@ -7,6 +7,7 @@ use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{DecodeMode, Filter, Verbosity};
+use crate::ledger::OutputState;
 
 /// `pixpipe --version`: the version, and the JPEG codec with whether its SIMD code is on.
 const VERSION: &str = concat!(
@@ -58,8 +59,12 @@ pub enum LedgerAction {
         #[arg(long)]
         json: bool,
     },
-    /// One line per output: state, source md5, location, source path.
-    List,
+    /// One line per output: state, source md5, location (or, when failed, the reason), source path.
+    List {
+        /// Only the outputs in this state (`--state failed` lists what failed, with the reason).
+        #[arg(long, value_enum)]
+        state: Option<OutputState>,
+    },
     /// Every output row, as CSV or JSON Lines.
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
@@ -220,6 +225,15 @@ impl ValueEnum for Filter {
     }
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(PossibleValue::new(self.name()))
+    }
+}
+
+impl ValueEnum for OutputState {
+    fn value_variants<'a>() -> &'a [Self] {
+        &OutputState::ALL
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
     }
 }
 

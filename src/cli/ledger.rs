@@ -61,8 +61,12 @@ fn act(path: &Path, action: LedgerAction) -> Result<ExitCode, LedgerCommandError
             out.text(&render::stats(&ledger.stats()?, json))?;
             ExitCode::Success
         }
-        LedgerAction::List => {
-            print_rows(ledger.as_ref(), &mut out, render::list_line)?;
+        LedgerAction::List { state } => {
+            print_rows(ledger.as_ref(), &mut out, |r| {
+                state
+                    .is_none_or(|s| s == r.state)
+                    .then(|| render::list_line(r))
+            })?;
             ExitCode::Success
         }
         LedgerAction::Export { format } => {
@@ -83,13 +87,15 @@ fn export(
 ) -> Result<(), LedgerCommandError> {
     match format {
         ExportFormat::Jsonl => print_rows(ledger, out, |r| {
-            serde_json::to_string(r).unwrap_or_default()
+            Some(serde_json::to_string(r).unwrap_or_default())
         }),
         ExportFormat::Csv => {
             let mut first = true;
-            print_rows(ledger, out, |r| match std::mem::take(&mut first) {
-                true => format!("{}\n{}", render::CSV_HEADER, render::csv_line(r)),
-                false => render::csv_line(r),
+            print_rows(ledger, out, |r| {
+                Some(match std::mem::take(&mut first) {
+                    true => format!("{}\n{}", render::CSV_HEADER, render::csv_line(r)),
+                    false => render::csv_line(r),
+                })
             })
         }
     }
@@ -99,11 +105,13 @@ fn export(
 fn print_rows(
     ledger: &dyn Ledger,
     out: &mut Output,
-    mut line: impl FnMut(&OutputRow) -> String,
+    mut line: impl FnMut(&OutputRow) -> Option<String>,
 ) -> Result<(), LedgerCommandError> {
     let mut printed = Ok(());
     ledger.outputs(None, &mut |r| {
-        printed = out.line(line(&r));
+        if let Some(text) = line(&r) {
+            printed = out.line(text);
+        }
         match printed {
             Ok(()) => ControlFlow::Continue(()),
             Err(_) => ControlFlow::Break(()),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::output::{self, Output, PrintError};
 use crate::config::{RunPlan, Verbosity};
 use crate::exit_codes::ExitCode;
-use crate::ledger::{OutputRow, StatRow};
+use crate::ledger::{OutputRow, OutputState, StatRow};
 use crate::record::{ReportWriter, Summary};
 
 /// The end of a run: the summary line (or JSON), and the exit code it means.
@@ -98,16 +98,22 @@ pub fn stats(rows: &[StatRow], json: bool) -> String {
 
 /// One line per output: state, source md5, location, source path.
 pub fn list_line(r: &OutputRow) -> String {
+    let where_or_why = match r.state {
+        OutputState::Failed => r.reason.as_deref(),
+        _ => r.location.as_deref(),
+    };
+    // One row a line, one cell a tab: a reason that spans lines must not break the table.
+    let cell = |s: &str| s.replace(['\t', '\n', '\r'], " ").trim().to_string();
     format!(
         "{}\t{}\t{}\t{}",
         r.state,
         r.source_md5,
-        r.location.as_deref().unwrap_or("-"),
-        r.source_path
+        cell(where_or_why.unwrap_or("-")),
+        cell(&r.source_path)
     )
 }
 
-pub const CSV_HEADER: &str = "target,source_md5,state,source_path,output_md5,location,viewer_url,delete_url,bytes,width,height,title,at";
+pub const CSV_HEADER: &str = "target,source_md5,state,source_path,output_md5,location,viewer_url,delete_url,bytes,width,height,title,at,reason";
 
 pub fn csv_line(r: &OutputRow) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -126,6 +132,7 @@ pub fn csv_line(r: &OutputRow) -> String {
         num(r.height.map(u64::from)),
         opt(&r.title),
         r.at.clone(),
+        opt(&r.reason),
     ];
     cells
         .iter()

@@ -337,6 +337,20 @@ fn failed_files_are_recorded_in_the_ledger_with_their_reason() {
     );
     assert!(!failed[0]["reason"].as_str().unwrap_or("").is_empty());
     assert_eq!(rows.iter().filter(|r| r["state"] == "written").count(), 1);
+    // `ledger list --state failed` shows it, with the reason in place of a location.
+    let out = support::pixpipe()
+        .args(["ledger", "--pipeline"])
+        .arg(&p)
+        .args(["list", "--state", "failed"])
+        .output()
+        .unwrap();
+    let lines: Vec<String> = support::stdout(&out).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let cells: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(cells[0], "failed");
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert_eq!(cells[2], reason.replace('\n', " ").trim());
+    assert!(cells[3].ends_with("broken.jpg"));
 }
 
 #[test]
