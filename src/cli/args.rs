@@ -44,6 +44,8 @@ pub enum LedgerAction {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
+    /// One HTML page of everything delivered to each target, with thumbnails of the files on disk.
+    Html { file: PathBuf },
     /// Forget outputs by source md5 or source path, so the next run sends them again.
     Forget {
         #[arg(required = true)]
@@ -68,6 +70,9 @@ pub enum Command {
         /// Write one JSON line per file here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Write the run's page here: one HTML file that opens offline (wins over `report.html`).
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Do everything except writing outputs and the ledger.
         #[arg(long)]
         dry_run: bool,

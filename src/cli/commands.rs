@@ -73,26 +73,13 @@ pub fn inspect(files: &[PathBuf], json: bool) -> ExitCode {
     code
 }
 
-pub fn run(
-    path: &Path,
-    jobs: Option<usize>,
-    report: Option<PathBuf>,
-    dry_run: bool,
-    verbosity: Verbosity,
-    json: bool,
-) -> ExitCode {
+pub fn run(path: &Path, opts: &RunOptions, json: bool) -> ExitCode {
     let lp = match load(path) {
         Ok(lp) => lp,
         Err(code) => return code,
     };
     warn_about_literal_key(&lp);
-    let opts = RunOptions {
-        jobs,
-        report,
-        verbosity,
-        mode: if dry_run { Mode::DryRun } else { Mode::Deliver },
-    };
-    match resolve(&lp, &opts) {
+    match resolve(&lp, opts) {
         Ok(plan) => run_plan(&plan, json),
         Err(code) => code,
     }
@@ -163,6 +150,7 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
     let opts = RunOptions {
         jobs,
         report: None,
+        html: None,
         verbosity: Verbosity::Quiet,
         mode: Mode::Plan,
     };
@@ -195,6 +183,7 @@ pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: b
     let opts = RunOptions {
         jobs: None,
         report,
+        html: None,
         verbosity,
         mode: Mode::Deliver,
     };

@@ -1,19 +1,35 @@
-//! `pixpipe ledger stats|list|export|forget`.
+//! `pixpipe ledger stats|list|export|html|forget`.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::args::{ExportFormat, LedgerAction};
 use super::commands::load;
 use super::render;
+use crate::config::THUMBNAIL_WIDTH;
 use crate::config::default_ledger_path;
 use crate::exit_codes::ExitCode;
-use crate::ledger::{self, LedgerError};
+use crate::ledger::{self, Ledger, LedgerError, OutputRow};
+use crate::record::html::{self, Entry, Head};
+
+/// Why `ledger` could not do its work.
+#[derive(Debug, thiserror::Error)]
+enum ActError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot write the page {path}: {source}")]
+    Page {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
 
 pub fn command(
     ledger: Option<PathBuf>,
     pipeline: Option<PathBuf>,
     action: LedgerAction,
 ) -> ExitCode {
+    let pipeline_name = pipeline.as_ref().map(|p| p.display().to_string());
     let path = match (ledger, pipeline) {
         (Some(l), _) => l,
         (None, Some(p)) => match load(&p) {
@@ -29,7 +45,7 @@ pub fn command(
         eprintln!("pixpipe: no ledger at {}", path.display());
         return ExitCode::BadConfig;
     }
-    match act(&path, action) {
+    match act(&path, action, pipeline_name) {
         Ok(()) => ExitCode::Success,
         Err(e) => {
             eprintln!("pixpipe: {e}");
@@ -38,7 +54,7 @@ pub fn command(
     }
 }
 
-fn act(path: &std::path::Path, action: LedgerAction) -> Result<(), LedgerError> {
+fn act(path: &Path, action: LedgerAction, pipeline: Option<String>) -> Result<(), ActError> {
     let mut ledger = ledger::open(path)?;
     match action {
         LedgerAction::Stats => render::stats(&ledger.stats()?),
@@ -59,6 +75,7 @@ fn act(path: &std::path::Path, action: LedgerAction) -> Result<(), LedgerError> 
                 }
             })?
         }
+        LedgerAction::Html { file } => page(ledger.as_ref(), &file, pipeline)?,
         LedgerAction::Forget { keys } => {
             for k in &keys {
                 let n = ledger.forget(k)?;
@@ -67,4 +84,54 @@ fn act(path: &std::path::Path, action: LedgerAction) -> Result<(), LedgerError> 
         }
     }
     Ok(())
+}
+
+/// The page of everything delivered to each target (and what failed), from the ledger.
+fn page(ledger: &dyn Ledger, file: &Path, pipeline: Option<String>) -> Result<(), ActError> {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let folder = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut entries = Vec::new();
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut bytes = 0u64;
+    let mut targets = Vec::new();
+    ledger.outputs(None, &mut |r| {
+        if !r.state.delivered() && r.state != ledger::OutputState::Failed {
+            return; // pending: neither there nor failed, as far as the ledger knows
+        }
+        *counts.entry(r.state.as_str()).or_default() += 1;
+        bytes += r.bytes.unwrap_or(0);
+        if !targets.contains(&r.target) {
+            targets.push(r.target.clone());
+        }
+        entries.push(Entry::from_row(&r, &folder, thumbnail_on_disk(&r)));
+    })?;
+    let head = Head {
+        heading: "pixpipe ledger".into(),
+        pipeline,
+        targets,
+        counts: counts
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect(),
+        facts: vec![
+            ("files".into(), entries.len().to_string()),
+            ("bytes".into(), indicatif::HumanBytes(bytes).to_string()),
+        ],
+    };
+    html::write_page(&file, &head, &entries).map_err(|source| ActError::Page {
+        path: file.clone(),
+        source,
+    })?;
+    println!("{}: {} files", file.display(), entries.len());
+    Ok(())
+}
+
+/// A thumbnail of an output of a folder target that is still on disk: read and shrunk
+/// again, since the ledger keeps no pixels. Anything else is shown by its links.
+fn thumbnail_on_disk(r: &OutputRow) -> Option<Vec<u8>> {
+    if !r.target.starts_with("dir:") || !r.state.delivered() {
+        return None;
+    }
+    let bytes = std::fs::read(r.location.as_deref()?).ok()?;
+    crate::transform::thumbnail_of_file(&bytes, THUMBNAIL_WIDTH).ok()
 }

@@ -12,7 +12,7 @@ mod render;
 
 use clap::Parser;
 
-use crate::config::Verbosity;
+use crate::config::{Mode, RunOptions, Verbosity};
 use args::{Cli, Command};
 
 /// Parses the command line, runs the command, and returns the process exit code.
@@ -30,9 +30,19 @@ pub fn main() -> i32 {
             pipeline,
             jobs,
             report,
+            html,
             dry_run,
             json,
-        } => commands::run(&pipeline, jobs, report, dry_run, verbosity, json),
+        } => {
+            let opts = RunOptions {
+                jobs,
+                report,
+                html,
+                verbosity,
+                mode: if dry_run { Mode::DryRun } else { Mode::Deliver },
+            };
+            commands::run(&pipeline, &opts, json)
+        }
         Command::Check { pipeline } => commands::check(&pipeline),
         Command::Plan {
             pipeline,
