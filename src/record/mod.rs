@@ -1,6 +1,6 @@
 //! The record stage: every finished file goes to the ledger (in batches, by the
 //! run's single writer) and to the outcome sinks (the progress line, the JSON Lines
-//! report; an HTML page plugs in the same way), and is counted in the summary.
+//! report, the HTML page), and is counted in the summary.
 //!
 //! Owns: [`Outcome`], [`State`], [`Summary`], the [`OutcomeSink`] interface and its
 //! sinks (progress line, report, HTML page), and the [`Recorder`] that targets hand

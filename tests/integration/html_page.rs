@@ -290,6 +290,55 @@ fn ledger_html_lists_every_delivered_row() {
     assert_eq!(page_count(&page, "written"), 3);
 }
 
+#[test]
+fn the_page_of_an_upload_links_to_the_host_and_never_shows_the_key() {
+    use crate::support::chevereto::{DEFAULT_API_KEY, Server, ServerConfig};
+    let server = Server::start(ServerConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_photos(&input, 2, 64, 48);
+    let yaml = format!(
+        "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  path: \"{}\"\ntarget:\n  chevereto:\n    url: \"{}\"\n    api_key: ${{CHEVERETO_API_KEY}}\n",
+        input.display(),
+        dir.path().join("ledger.sqlite").display(),
+        server.base_url(),
+    );
+    let pipeline = dir.path().join("p.yaml");
+    std::fs::write(&pipeline, yaml).unwrap();
+    let page_path = dir.path().join("up.html");
+    let out = crate::support::pixpipe()
+        .args(["run", "-q", pipeline.to_str().unwrap(), "--html"])
+        .arg(&page_path)
+        .env("CHEVERETO_API_KEY", DEFAULT_API_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert_loads_nothing(&page);
+    assert!(
+        !page.contains(DEFAULT_API_KEY),
+        "the key is never on the page"
+    );
+    assert!(page.contains(&server.base_url()), "the target is named");
+    assert_eq!(page_count(&page, "uploaded"), 2);
+    let rows = rows(&page);
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r["state"], "uploaded");
+        assert!(r.get("thumb").is_some(), "{r}");
+        let labels: Vec<&str> = r["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["viewer", "image"], "{r}");
+        for l in r["links"].as_array().unwrap() {
+            assert!(l["href"].as_str().unwrap().starts_with("http"), "{l}");
+        }
+    }
+}
+
 /// Headless Chromium, with a profile of its own and nothing in the background.
 fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
     Command::new("timeout")
