@@ -186,6 +186,25 @@ mod tests {
     }
 
     #[test]
+    fn an_upload_links_to_the_host_and_keeps_its_marks() {
+        let mut o = Outcome::new(Path::new("/in/a.jpg"), crate::record::State::Uploaded);
+        o.viewer_url = Some("https://h.example/image/x".into());
+        o.output = Some("https://h.example/images/x.jpg".into());
+        o.possibly_duplicated = true;
+        o.thumbnail = Some(vec![1, 2, 3]);
+        let json = serde_json::to_value(Entry::from_outcome(&o, Path::new("/pages"))).unwrap();
+        assert_eq!(json["links"][0]["label"], "viewer");
+        assert_eq!(json["links"][1]["href"], "https://h.example/images/x.jpg");
+        assert_eq!(json["dup"], true);
+        assert_eq!(json["thumb"], "AQID");
+        o.viewer_url = Some("javascript:alert(1)".into());
+        o.possibly_duplicated = false;
+        let json = serde_json::to_value(Entry::from_outcome(&o, Path::new("/pages"))).unwrap();
+        assert_eq!(json["links"].as_array().unwrap().len(), 1, "{json}");
+        assert!(json.get("dup").is_none());
+    }
+
+    #[test]
     fn only_web_addresses_become_links() {
         assert_eq!(web_url("javascript:alert(1)"), None);
         assert_eq!(web_url("HTTPS://h/x").as_deref(), Some("HTTPS://h/x"));
