@@ -70,6 +70,8 @@ pub enum LedgerAction {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
+    /// One HTML page of everything delivered to each target, with thumbnails of the files on disk.
+    Html { file: PathBuf },
     /// Forget outputs by source md5, source path or glob, so the next run sends them again.
     ///
     /// Relative paths and globs are taken from the current folder; quote globs from the shell.
@@ -96,6 +98,9 @@ pub enum Command {
         /// Write one JSON line per file here (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Write the run's page here: one HTML file that opens offline (wins over `report.html`).
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Do everything except writing outputs and the ledger.
         #[arg(long)]
         dry_run: bool,

@@ -138,15 +138,8 @@ fn one_use_of_stdout(report: Option<&Path>, json: bool) -> Result<(), ExitCode> 
     Ok(())
 }
 
-pub fn run(
-    path: &Path,
-    jobs: Option<usize>,
-    report: Option<PathBuf>,
-    dry_run: bool,
-    verbosity: Verbosity,
-    json: bool,
-) -> ExitCode {
-    if let Err(code) = one_use_of_stdout(report.as_deref(), json) {
+pub fn run(path: &Path, opts: &RunOptions, json: bool) -> ExitCode {
+    if let Err(code) = one_use_of_stdout(opts.report.as_deref(), json) {
         return code;
     }
     let lp = match load(path) {
@@ -154,14 +147,7 @@ pub fn run(
         Err(code) => return code,
     };
     warn_about_literal_key(&lp);
-    let opts = RunOptions {
-        jobs,
-        report,
-        verbosity,
-        mode: if dry_run { Mode::DryRun } else { Mode::Deliver },
-        no_ledger: false,
-    };
-    match resolve(&lp, &opts) {
+    match resolve(&lp, opts) {
         Ok(plan) => run_plan(&plan, json),
         Err(code) => code,
     }
@@ -236,6 +222,7 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
     let opts = RunOptions {
         jobs,
         report: None,
+        html: None,
         verbosity: Verbosity::Quiet,
         mode: Mode::Plan,
         no_ledger: false,
@@ -269,6 +256,7 @@ pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: b
     let opts = RunOptions {
         jobs: None,
         report,
+        html: None,
         verbosity,
         mode: Mode::Deliver,
         no_ledger: o.no_ledger,

@@ -1,5 +1,6 @@
-//! `pixpipe ledger stats|list|export|forget`.
+//! `pixpipe ledger stats|list|export|html|forget`.
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -8,9 +9,11 @@ use super::commands::load;
 use super::forget::{self, Selector};
 use super::output::{Output, PrintError};
 use super::render;
+use crate::config::THUMBNAIL_WIDTH;
 use crate::config::default_ledger_path;
 use crate::exit_codes::ExitCode;
 use crate::ledger::{self, Ledger, LedgerError, OutputRow};
+use crate::record::html::{self, Entry, Head};
 
 /// Why a `pixpipe ledger` command stopped.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,11 @@ enum LedgerCommandError {
     Print(#[from] PrintError),
     #[error("cannot tell the current folder, which relative paths start from: {0}")]
     CurrentFolder(std::io::Error),
+    #[error("cannot write the page {path}: {source}")]
+    Page {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub fn command(
@@ -28,6 +36,7 @@ pub fn command(
     pipeline: Option<PathBuf>,
     action: LedgerAction,
 ) -> ExitCode {
+    let pipeline_name = pipeline.as_ref().map(|p| p.display().to_string());
     let path = match (ledger, pipeline) {
         (Some(l), _) => l,
         (None, Some(p)) => match load(&p) {
@@ -43,7 +52,7 @@ pub fn command(
         eprintln!("pixpipe: no ledger at {}", path.display());
         return ExitCode::BadConfig;
     }
-    match act(&path, action) {
+    match act(&path, action, pipeline_name) {
         Ok(code) => code,
         Err(LedgerCommandError::Print(e)) => e.exit_code(),
         Err(e) => {
@@ -53,7 +62,11 @@ pub fn command(
     }
 }
 
-fn act(path: &Path, action: LedgerAction) -> Result<ExitCode, LedgerCommandError> {
+fn act(
+    path: &Path,
+    action: LedgerAction,
+    pipeline: Option<String>,
+) -> Result<ExitCode, LedgerCommandError> {
     let mut ledger = ledger::open(path)?;
     let mut out = Output::stdout();
     let code = match action {
@@ -71,6 +84,10 @@ fn act(path: &Path, action: LedgerAction) -> Result<ExitCode, LedgerCommandError
         }
         LedgerAction::Export { format } => {
             export(ledger.as_ref(), &mut out, format)?;
+            ExitCode::Success
+        }
+        LedgerAction::Html { file } => {
+            page(ledger.as_ref(), &file, pipeline, &mut out)?;
             ExitCode::Success
         }
         LedgerAction::Forget { keys } => forget(ledger.as_mut(), &keys, &mut out)?,
@@ -141,4 +158,60 @@ fn forget(
         }
     }
     Ok(code)
+}
+
+/// The page of everything delivered to each target (and what failed), from the ledger.
+fn page(
+    ledger: &dyn Ledger,
+    file: &Path,
+    pipeline: Option<String>,
+    out: &mut Output,
+) -> Result<(), LedgerCommandError> {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let folder = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut entries = Vec::new();
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut bytes = 0u64;
+    let mut targets = Vec::new();
+    ledger.outputs(None, &mut |r| {
+        if !r.state.delivered() && r.state != ledger::OutputState::Failed {
+            return ControlFlow::Continue(()); // pending: neither there nor failed, as far as the ledger knows
+        }
+        *counts.entry(r.state.as_str()).or_default() += 1;
+        bytes += r.bytes.unwrap_or(0);
+        if !targets.contains(&r.target) {
+            targets.push(r.target.clone());
+        }
+        entries.push(Entry::from_row(&r, &folder, thumbnail_on_disk(&r)));
+        ControlFlow::Continue(())
+    })?;
+    let head = Head {
+        heading: "pixpipe ledger".into(),
+        pipeline,
+        targets,
+        counts: counts
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect(),
+        facts: vec![
+            ("files".into(), entries.len().to_string()),
+            ("bytes".into(), indicatif::HumanBytes(bytes).to_string()),
+        ],
+    };
+    html::write_page(&file, &head, &entries).map_err(|source| LedgerCommandError::Page {
+        path: file.clone(),
+        source,
+    })?;
+    out.line(format_args!("{}: {} files", file.display(), entries.len()))?;
+    Ok(())
+}
+
+/// A thumbnail of an output of a folder target that is still on disk: read and shrunk
+/// again, since the ledger keeps no pixels. Anything else is shown by its links.
+fn thumbnail_on_disk(r: &OutputRow) -> Option<Vec<u8>> {
+    if !r.target.starts_with("dir:") || !r.state.delivered() {
+        return None;
+    }
+    let bytes = std::fs::read(r.location.as_deref()?).ok()?;
+    crate::transform::thumbnail_of_file(&bytes, THUMBNAIL_WIDTH).ok()
 }

@@ -15,6 +15,7 @@ mod render;
 
 use clap::Parser;
 
+use crate::config::{Mode, RunOptions};
 use args::{Cli, Command};
 
 /// Parses the command line, runs the command, and returns the process exit code.
@@ -25,10 +26,21 @@ pub fn main() -> i32 {
             pipeline,
             jobs,
             report,
+            html,
             dry_run,
             json,
             chatter,
-        } => commands::run(&pipeline, jobs, report, dry_run, chatter.verbosity(), json),
+        } => {
+            let opts = RunOptions {
+                jobs,
+                report,
+                html,
+                verbosity: chatter.verbosity(),
+                mode: if dry_run { Mode::DryRun } else { Mode::Deliver },
+                no_ledger: false,
+            };
+            commands::run(&pipeline, &opts, json)
+        }
         Command::Check { pipeline, json } => commands::check(&pipeline, json),
         Command::Plan {
             pipeline,

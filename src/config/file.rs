@@ -37,6 +37,8 @@ pub struct Pipeline {
     pub ledger: Ledger,
     #[serde(default, deserialize_with = "section")]
     pub upload: Upload,
+    #[serde(default, deserialize_with = "section")]
+    pub report: Report,
     /// Absent or empty is reported by the rules, in words (`add target.dir or target.chevereto`).
     #[serde(default, deserialize_with = "section")]
     pub target: Target,
@@ -223,6 +225,15 @@ pub struct Ledger {
     /// SQLite file; the platform's data folder when absent.
     #[serde(default)]
     pub path: Option<Text>,
+}
+
+/// What a run writes about itself besides the summary.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// The HTML page of each run (taken from the pipeline file's folder); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<Text>,
 }
 
 /// Upload tuning (the chevereto target).
@@ -417,6 +428,7 @@ impl Pipeline {
             limits: Limits::default(),
             ledger: Ledger::default(),
             upload: Upload::default(),
+            report: Report::default(),
             target,
             jobs: None,
         }

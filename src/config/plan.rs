@@ -48,6 +48,8 @@ impl Mode {
 pub struct RunOptions {
     pub jobs: Option<usize>,
     pub report: Option<PathBuf>,
+    /// `--html FILE`: wins over the file's `report.html`.
+    pub html: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub mode: Mode,
     /// `upload --no-ledger`: open no ledger, record nothing.
@@ -75,6 +77,8 @@ pub struct RunPlan {
     pub target: TargetPlan,
     pub mode: Mode,
     pub report: Option<PathBuf>,
+    /// Where the HTML page of the run goes, when one is asked for.
+    pub html: Option<PathBuf>,
     pub verbosity: Verbosity,
 }
 
@@ -126,6 +130,9 @@ pub struct TransformSettings {
     pub keep_gps: bool,
     pub keep_icc: bool,
     pub max_pixels: u64,
+    /// The width of a small JPEG made beside the output, for the HTML page; `None` when
+    /// no page is asked for. It never changes the output's bytes.
+    pub thumbnail: Option<u32>,
 }
 
 impl TransformSettings {
@@ -143,6 +150,7 @@ impl TransformSettings {
             keep_gps: false,
             keep_icc: true,
             max_pixels: 250_000_000,
+            thumbnail: None,
         }
     }
 }
@@ -250,6 +258,7 @@ impl RunPlan {
             TargetPlan::Dir(_) => 64,
             TargetPlan::Chevereto(c) => c.batch_size,
         };
+        let html = html_page(lp, opts);
         let jobs = opts
             .jobs
             .or(p.jobs.map(|j| j.0))
@@ -287,6 +296,7 @@ impl RunPlan {
                 keep_gps: p.encode.keep_gps,
                 keep_icc: p.encode.keep_icc,
                 max_pixels: u64::from(p.limits.max_megapixels.0) * 1_000_000,
+                thumbnail: html.as_ref().map(|_| THUMBNAIL_WIDTH),
             },
             max_file_bytes: p.limits.max_file_mib.bytes(),
             file_time_limit: p.limits.file_seconds.0,
@@ -296,8 +306,26 @@ impl RunPlan {
             target,
             mode: opts.mode,
             report: opts.report.clone(),
+            html,
             verbosity: opts.verbosity,
         })
+    }
+}
+
+/// The width of the thumbnails of the HTML page: a few KB each as JPEG q70.
+pub const THUMBNAIL_WIDTH: u32 = 160;
+
+/// The HTML page's path: `--html` wins over `report.html` (taken from the file's folder).
+/// `plan` makes no page; a dry run makes one only when the command line asks, since
+/// a dry run otherwise leaves nothing on disk.
+fn html_page(lp: &LoadedPipeline, opts: &RunOptions) -> Option<PathBuf> {
+    match opts.mode {
+        Mode::Plan => None,
+        Mode::DryRun => opts.html.clone(),
+        Mode::Deliver => opts.html.clone().or_else(|| {
+            let written = lp.pipeline.report.html.as_ref()?;
+            Some(lp.resolve(written.as_str()))
+        }),
     }
 }
 

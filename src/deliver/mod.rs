@@ -58,6 +58,10 @@ impl Ready {
         o.title = Some(self.title.clone()).filter(|t| !t.is_empty());
         o.date_taken = self.date_taken.clone();
         o.warnings = self.warnings.clone();
+        // Only delivered files show one; already there or not delivered, the page links.
+        if matches!(state, State::Written | State::Uploaded) {
+            o.thumbnail = self.output.thumbnail.clone();
+        }
         o
     }
 }

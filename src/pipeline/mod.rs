@@ -20,11 +20,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{ConfigError, RunPlan};
+use crate::config::{ConfigError, RunPlan, TargetPlan};
 use crate::context::RunContext;
 use crate::deliver::{self, DeliverError, Work};
 use crate::ledger::{self, Claims, Ledger, LedgerError};
-use crate::record::{OutcomeSink, Progress, RecordError, Recorder, ReportWriter, Summary};
+use crate::record::{
+    HtmlPage, OutcomeSink, Progress, RecordError, Recorder, ReportWriter, Summary,
+};
 
 /// Why a run could not go on at all (as opposed to one file failing).
 #[derive(Debug, thiserror::Error)]
@@ -115,11 +117,30 @@ fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
     })
 }
 
-/// The outcome sinks of a run: the progress line, and the report when asked.
+/// The outcome sinks of a run: the progress line, and the report and the page when asked.
 fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
     let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(plan.verbosity, ctx))];
     if let Some(path) = &plan.report {
         sinks.push(Box::new(ReportWriter::create(path)?));
     }
+    if let Some(path) = &plan.html {
+        sinks.push(Box::new(HtmlPage::new(
+            path,
+            &plan.source,
+            target_words(plan),
+        )));
+    }
     Ok(sinks)
+}
+
+/// Where the run delivers, for people: the folder, or the host's upload URL (which
+/// never holds the key: that travels in a header or a form field).
+fn target_words(plan: &RunPlan) -> String {
+    match &plan.target {
+        TargetPlan::Dir(d) => std::path::absolute(&d.root)
+            .unwrap_or_else(|_| d.root.clone())
+            .display()
+            .to_string(),
+        TargetPlan::Chevereto(c) => c.endpoint.as_str().to_string(),
+    }
 }

@@ -1,11 +1,13 @@
 //! The record stage: every finished file goes to the ledger (in batches, by the
 //! run's single writer) and to the outcome sinks (the progress line, the JSON Lines
-//! report; an HTML page plugs in the same way), and is counted in the summary.
+//! report, the HTML page), and is counted in the summary.
 //!
 //! Owns: [`Outcome`], [`State`], [`Summary`], the [`OutcomeSink`] interface and its
-//! sinks, and the [`Recorder`] that targets hand their results to.
+//! sinks (progress line, report, HTML page), and the [`Recorder`] that targets hand
+//! their results to.
 //! Must not: decide what happens to a file; it only writes down what did.
 
+pub mod html;
 mod outcome;
 mod progress;
 mod report;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::ledger::{Claims, FileRow, Ledger, LedgerError, OutputRow, OutputState, RunId};
 use crate::media::md5_hex;
 
+pub use html::HtmlPage;
 pub use outcome::{Outcome, State, Summary};
 pub use progress::Progress;
 pub use report::ReportWriter;

@@ -99,6 +99,9 @@ pub struct Outcome {
     /// The answer may have been lost after the host stored the file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub possibly_duplicated: bool,
+    /// A small JPEG of the output, for the HTML page only (never in the JSON report).
+    #[serde(skip)]
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 impl Outcome {
@@ -123,6 +126,7 @@ impl Outcome {
             duplicate_of: None,
             bytes_read: 0,
             possibly_duplicated: false,
+            thumbnail: None,
         }
     }
 

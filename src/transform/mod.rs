@@ -33,6 +33,8 @@ pub struct Output {
     pub md5: String,
     /// What could not be kept (an ICC profile too large, EXIF that would not copy).
     pub notes: Vec<String>,
+    /// A small JPEG of the output (for the HTML page), when the settings ask for one.
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// Time spent in each step of one transform.
@@ -74,14 +76,57 @@ pub fn transform_timed(
     };
     let bytes = codecs::encode(&pixels, out_format, &extras, &mut notes)?;
     times.encode += t.elapsed();
+    let (width, height) = (Some(pixels.width), Some(pixels.height));
+    // Made from the pixels just encoded, which are not needed any more: no second decode.
+    let thumbnail = match s.thumbnail {
+        Some(w) => Some(thumbnail(pixels, w, s.background)?),
+        None => None,
+    };
     Ok(Output {
         md5: md5_hex(&bytes),
         bytes,
         format: out_format,
-        width: Some(pixels.width),
-        height: Some(pixels.height),
+        width,
+        height,
         notes,
+        thumbnail,
     })
+}
+
+/// The quality of thumbnails: small files, still recognisable.
+const THUMBNAIL_QUALITY: u8 = 70;
+
+/// A small JPEG `width` wide (never wider than the pixels) of final, oriented pixels.
+pub fn thumbnail(
+    pixels: Pixels,
+    width: u32,
+    background: [u8; 3],
+) -> Result<Vec<u8>, TransformError> {
+    let pixels = if pixels.channels == 4 {
+        flatten(pixels, background)
+    } else {
+        pixels
+    };
+    let (w, h) = target_size(pixels.width, pixels.height, Some(width), false);
+    let small = resize(pixels, w.max(1), h.max(1), crate::config::Filter::Bilinear)?;
+    codecs::jpeg::encode(&small, THUMBNAIL_QUALITY, None, None, &mut Vec::new())
+}
+
+/// A thumbnail of an output already written (`pixpipe ledger html`): the one place
+/// where an image is decoded again, shrunk while decoding since only 160 px are needed.
+pub fn thumbnail_of_file(bytes: &[u8], width: u32) -> Result<Vec<u8>, TransformError> {
+    let format = MediaFormat::sniff(bytes).ok_or(TransformError::Decode {
+        format: "unknown",
+        message: "not an image pixpipe reads".into(),
+    })?;
+    let request = DecodeRequest {
+        format,
+        want_width: width,
+        want_height: 1,
+        scaled: true,
+        max_pixels: 250_000_000,
+    };
+    thumbnail(codecs::decode(bytes, &request)?, width, [255, 255, 255])
 }
 
 /// Whether pixpipe decodes and resizes this file (the others pass through unchanged).
@@ -143,6 +188,7 @@ fn passthrough(probe: &Probe) -> Output {
         height: probe.height,
         md5: probe.md5.clone(),
         notes: Vec::new(),
+        thumbnail: None,
     }
 }
 

@@ -326,6 +326,7 @@ fn the_example_pipeline_is_valid_and_documents_every_key() {
         "use_file_date:",
         "send_metadata:",
         "allow_insecure_http:",
+        "html:",
         "jobs:",
     ] {
         let line = text.lines().find(|l| {

@@ -9,6 +9,7 @@ mod config_and_scan;
 mod config_words;
 mod crash_safety;
 mod hostile;
+mod html_page;
 mod inspect;
 mod newcomer;
 mod run_dir;

@@ -1,0 +1,243 @@
+//! Writes the page: HTML with its style and script inline, the summary as HTML, and the
+//! rows as one embedded JSON array that the script renders a page at a time, so the DOM
+//! stays small with 10,000 files. Written to a temporary name and renamed: a reader
+//! sees the old page or the new one, never half of one.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use super::Entry;
+
+const STYLE: &str = include_str!("page.css");
+const SCRIPT: &str = include_str!("page.js");
+
+/// Nothing may load from anywhere: images are `data:`, style and script inline.
+const CSP: &str =
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
+
+/// What the top of the page says.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    /// "pixpipe run", "pixpipe ledger".
+    pub heading: String,
+    /// The pipeline file, when there is one.
+    pub pipeline: Option<String>,
+    /// Folders or host URLs (never a key).
+    pub targets: Vec<String>,
+    /// Files per state, by the state's one spelling.
+    pub counts: Vec<(String, u64)>,
+    /// Time, bytes, rate, …: label and value.
+    pub facts: Vec<(String, String)>,
+}
+
+/// Writes the page for `head` and `entries` to `path`, atomically.
+pub fn write_page(path: &Path, head: &Head, entries: &[Entry]) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let tmp = temp_builder().tempfile_in(folder)?;
+    let mut out = BufWriter::new(tmp.as_file());
+    write_head(&mut out, head)?;
+    write_data(&mut out, entries)?;
+    write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n")?;
+    out.flush()?;
+    drop(out);
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A hidden temporary name beside the page; readable by others like any page
+/// (within the umask), not only by its owner as temporary files are.
+fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".pixpipe-page-").suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    b
+}
+
+fn write_head(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+    let title = match &head.pipeline {
+        Some(p) => format!("{}: {}", head.heading, file_name(p)),
+        None => head.heading.clone(),
+    };
+    write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
+        escape(&title),
+        escape(&title)
+    )?;
+    if let Some(p) = &head.pipeline {
+        writeln!(out, "<p>pipeline <code>{}</code></p>", escape(p))?;
+    }
+    for t in &head.targets {
+        writeln!(out, "<p>target <code>{}</code></p>", escape(t))?;
+    }
+    write_summary(out, head)?;
+    writeln!(out, "</header>")?;
+    write_controls(out, head)
+}
+
+/// The counts and facts, as a list a screen reader reads in order.
+fn write_summary(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+    writeln!(out, "<dl class=\"summary\">")?;
+    for (state, n) in &head.counts {
+        writeln!(
+            out,
+            "<div><dt>{}</dt><dd data-count=\"{}\">{n}</dd></div>",
+            escape(&state.replace('_', " ")),
+            escape(state)
+        )?;
+    }
+    for (label, value) in &head.facts {
+        writeln!(
+            out,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            escape(label),
+            escape(value)
+        )?;
+    }
+    writeln!(out, "</dl>")
+}
+
+/// The filter box and a toggle per state that has files.
+fn write_controls(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "<main>\n<form class=\"controls\" role=\"search\" onsubmit=\"return false\">\n\
+         <label for=\"filter\">Filter by name, title or reason</label>\n\
+         <input type=\"search\" id=\"filter\" autocomplete=\"off\">\n\
+         <fieldset><legend>Show</legend>"
+    )?;
+    for (state, n) in head.counts.iter().filter(|(_, n)| *n > 0) {
+        writeln!(
+            out,
+            "<label class=\"toggle\"><input type=\"checkbox\" name=\"state\" value=\"{}\" checked> {} ({n})</label>",
+            escape(state),
+            escape(&state.replace('_', " "))
+        )?;
+    }
+    writeln!(
+        out,
+        "</fieldset>\n<p id=\"shown\" aria-live=\"polite\"></p>\n</form>\n<div id=\"sections\"></div>\n</main>"
+    )
+}
+
+/// The rows as JSON inside a non-executed script element, escaped so that no text
+/// of theirs can close it (`</script>` in a title stays data).
+fn write_data(out: &mut impl Write, entries: &[Entry]) -> std::io::Result<()> {
+    write!(out, "<script type=\"application/json\" id=\"data\">[")?;
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",\n")?;
+        }
+        let json = serde_json::to_string(e).map_err(std::io::Error::other)?;
+        out.write_all(script_safe(&json).as_bytes())?;
+    }
+    writeln!(out, "]</script>")
+}
+
+/// JSON that is still the same JSON but holds no `<`, `>` or `&` (nor the two line
+/// separators old parsers choke on).
+pub(super) fn script_safe(json: &str) -> String {
+    let mut s = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => s.push_str("\\u003c"),
+            '>' => s.push_str("\\u003e"),
+            '&' => s.push_str("\\u0026"),
+            '\u{2028}' => s.push_str("\\u2028"),
+            '\u{2029}' => s.push_str("\\u2029"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Text for HTML content and attribute values.
+pub(super) fn escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_close_the_script_or_a_tag() {
+        let e = Entry {
+            state: "written".into(),
+            title: Some("</script><b>x & y".into()),
+            ..Entry::default()
+        };
+        let json = script_safe(&serde_json::to_string(&e).unwrap());
+        assert!(!json.contains('<') && !json.contains('>'), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["title"], "</script><b>x & y");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn the_page_of_ten_thousand_files_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = crate::tools::bench::generated_jpeg(1600, 1067, 1);
+        let thumb = crate::transform::thumbnail_of_file(&photo, 160).unwrap();
+        let entries: Vec<Entry> = (0..10_000)
+            .map(|i| Entry {
+                state: "written".into(),
+                path: format!("/photos/2024/IMG_{i:05}.jpg"),
+                title: Some(format!("IMG {i:05}")),
+                date: Some("2024-06-01T12:00:00".into()),
+                bytes: Some(350_000),
+                width: Some(1600),
+                height: Some(1067),
+                links: vec![super::super::entry::Link {
+                    label: "file",
+                    href: format!("out/2024/06/IMG_{i:05}.jpg"),
+                }],
+                thumbnail: Some(thumb.clone()),
+                ..Entry::default()
+            })
+            .collect();
+        let path = dir.path().join("page.html");
+        write_page(&path, &Head::default(), &entries).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!(
+            "10,000 files: page of {size} bytes (thumbnail {} bytes)",
+            thumb.len()
+        );
+        assert!(size > 10_000 * thumb.len() as u64, "{size}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.trim_end().ends_with("</html>"));
+        assert_eq!(text.matches("\"thumb\":").count(), 10_000);
+    }
+}
