@@ -92,7 +92,7 @@ impl RuleError {
 }
 
 /// A loaded pipeline plus the folder its relative paths are taken from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadedPipeline {
     pub file: PathBuf,
     pub base_dir: PathBuf,
@@ -102,6 +102,18 @@ pub struct LoadedPipeline {
     /// The file as written, to locate the errors found after it is parsed (empty for a
     /// pipeline made from the command line).
     pub text: String,
+}
+
+/// The file's text is left out: it may hold an API key written out.
+impl std::fmt::Debug for LoadedPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPipeline")
+            .field("file", &self.file)
+            .field("base_dir", &self.base_dir)
+            .field("pipeline", &self.pipeline)
+            .field("literal_key", &self.literal_key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoadedPipeline {

@@ -62,7 +62,8 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     let mut ledger = open_ledger(plan)?;
     let reader = ledger.reader()?;
     let mut target = deliver::open(plan, Arc::clone(&reader))?;
-    let claims = Arc::new(Claims::new(!plan.mode.delivers()));
+    // Without a ledger to take over once rows are in, claims are kept for the whole run.
+    let claims = Arc::new(Claims::new(!plan.mode.delivers() || !plan.ledger.enabled));
     let stage = Arc::new(prepare::Stage::new(plan, target.as_ref(), reader, &claims));
     let run = match plan.mode.delivers() && plan.ledger.enabled {
         true => Some(ledger.begin_run(&plan.source.display().to_string(), target.key())?),
@@ -70,6 +71,7 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     };
     let sinks = sinks(plan, ctx)?;
     let mut rec = Recorder::new(ledger, target.key(), run, claims, plan.batch_size, sinks);
+    rec.set_dry_run(!plan.mode.delivers());
     let (tx, rx) = mpsc::channel::<Work>(target.queue().max(1));
     let delivered = std::thread::scope(|s| {
         let deliverer = s.spawn(|| target.deliver(rx, &mut rec, ctx));

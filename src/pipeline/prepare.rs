@@ -108,7 +108,13 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         return Prepared::Finished(read(o), None);
     }
     if stage.plan.mode == crate::config::Mode::Plan {
-        let mut o = Outcome::with_reason(&found.path, State::Uploaded, "new");
+        // A target that names its outputs writes them (a folder); the others upload.
+        let new = if stage.name.is_some() {
+            State::Written
+        } else {
+            State::Uploaded
+        };
+        let mut o = Outcome::with_reason(&found.path, new, "new");
         o.source_md5 = Some(probe.md5.clone());
         o.source_bytes = Some(found.size);
         o.format = Some(probe.format.name().to_string());

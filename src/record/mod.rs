@@ -111,13 +111,16 @@ impl Recorder {
                 size: batch_size.max(1),
                 last: Instant::now(),
             },
-            summary: Summary {
-                dry_run: run.is_none(),
-                ..Summary::default()
-            },
+            summary: Summary::default(),
             sinks,
             started: Instant::now(),
         }
+    }
+
+    /// A run that delivers nothing: the summary says what it would have done. (A run
+    /// without a ledger still delivers: that is not a dry run.)
+    pub fn set_dry_run(&mut self, dry_run: bool) {
+        self.summary.dry_run = dry_run;
     }
 
     pub fn found(&mut self, scanned: u64) {
@@ -139,10 +142,16 @@ impl Recorder {
         if o.state == State::Failed && self.run.is_some() {
             self.batch.outputs.push(self.failure_row(o));
         }
+        // Every sink hears of every file, even when one of them failed (a closed stdout
+        // must not cost the HTML page its rows); the first error is given after.
+        let mut first = Ok(());
         for s in &mut self.sinks {
-            s.record(o)?;
+            let r = s.record(o);
+            if first.is_ok() {
+                first = r;
+            }
         }
-        Ok(())
+        Ok(first?)
     }
 
     /// A failed file's ledger row, so `ledger list` shows it with its reason. A file
@@ -224,13 +233,18 @@ impl Recorder {
         let committed = self.commit_batch();
         self.summary.interrupted = interrupted;
         self.summary.elapsed_seconds = self.started.elapsed().as_secs_f64();
+        let mut sunk = Ok(());
         for s in &mut self.sinks {
-            s.finish(&self.summary)?;
+            let r = s.finish(&self.summary);
+            if sunk.is_ok() {
+                sunk = r;
+            }
         }
         committed?;
         if let Some(run) = self.run {
             self.ledger.finish_run(run, &self.summary.line())?;
         }
+        sunk?;
         Ok(self.summary)
     }
 }

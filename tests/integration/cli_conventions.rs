@@ -500,12 +500,32 @@ fn upload_says_where_it_records_and_no_ledger_records_nowhere() {
         stderr(&out)
     );
     assert!(!data.exists() && !home.exists(), "no ledger anywhere");
+    // Without a ledger the upload is still real: the summary says so, not "would upload".
+    assert!(stderr(&out).contains("1 uploaded"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("would upload"), "{}", stderr(&out));
+    // Two copies of one photo in one run go once, even with no ledger to remember it.
+    let copy = dir.path().join("x-copy.jpg");
+    std::fs::copy(&photo, &copy).unwrap();
+    let before = server.upload_requests().len();
+    let out = support::pixpipe()
+        .args(["upload", "--no-ledger", "--json"])
+        .arg(&photo)
+        .arg(&copy)
+        .args(["--url", &server.base_url()])
+        .env("CHEVERETO_API_KEY", DEFAULT_API_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["duplicate"], 1, "{v}");
+    assert_eq!(v["dry_run"], false, "{v}");
+    assert_eq!(server.upload_requests().len(), before + 1);
     let out = upload(&["-q", "--no-ledger"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert_eq!(
         server.upload_requests().len(),
-        2,
+        3,
         "nothing known, sent again"
     );
     assert!(!data.exists());

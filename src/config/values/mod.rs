@@ -465,6 +465,10 @@ mod tests {
             interpolate_env("${UNSET:-d", env),
             Err(EnvError::Unclosed(_))
         ));
+        // A key written as a default must not be echoed by the error.
+        let e = interpolate_env("${K:-chv_1_SECRETSECRET", env).unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        assert!(e.to_string().contains("${K"), "{e}");
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl Serialize for Glob {
 /// A `${...}` that cannot be replaced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
-    #[error("unclosed \"${{\" in {0:?}")]
+    /// Only the variable's name is kept: the rest of the value may be a key written out.
+    #[error("unclosed \"${{\" after `${{{0}`")]
     Unclosed(String),
     #[error("bad environment variable name {0:?}")]
     BadName(String),
@@ -108,9 +109,13 @@ pub fn interpolate_env(
             out.push('$');
             rest = tail;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| EnvError::Unclosed(raw.to_string()))?;
+            let end = body.find('}').ok_or_else(|| {
+                let name: String = body
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                EnvError::Unclosed(name)
+            })?;
             let (name, default) = match body[..end].split_once(":-") {
                 Some((name, default)) => (name, Some(default)),
                 None => (&body[..end], None),

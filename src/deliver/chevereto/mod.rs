@@ -230,7 +230,10 @@ impl Session<'_> {
             .reader
             .lookup(&self.target.key, &md5)
             .map_err(crate::record::RecordError::from)?;
-        if let Some(row) = known.filter(|r| r.state != OutputState::Pending) {
+        let was_pending = known
+            .as_ref()
+            .is_some_and(|r| r.state == OutputState::Pending);
+        if let Some(row) = known.filter(|r| r.state.delivered()) {
             let mut o = Outcome::with_reason(
                 Path::new(url),
                 State::AlreadyThere,
@@ -240,14 +243,16 @@ impl Session<'_> {
             self.rec.outcome(&o)?;
             return Ok(None);
         }
+        let mut outcome = Outcome::new(Path::new(url), State::Uploaded);
+        outcome.source_md5 = Some(md5.clone());
         Ok(Some(InFlight {
-            outcome: Outcome::new(Path::new(url), State::Uploaded),
+            outcome,
             source_md5: md5,
             output_md5: None,
             source_path: url.to_string(),
             title: String::new(),
             file_row: None,
-            was_pending: false,
+            was_pending,
         }))
     }
 
@@ -313,12 +318,14 @@ impl Session<'_> {
             Answer::RetryAfter(d) => {
                 o.state = State::Failed;
                 o.reason = Some(format!("the host asked to wait {} s", d.as_secs()));
-                false
+                o.possibly_duplicated
             }
+            // Nothing of this try reached the host; an earlier run's lost answer still
+            // stands, so its `pending` row stays for the next run to flag.
             Answer::NotSent(why) => {
                 o.state = State::NotStarted;
                 o.reason = Some(format!("not sent: {why}"));
-                false
+                flight.was_pending
             }
         };
         if !keep_pending {

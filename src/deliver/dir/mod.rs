@@ -91,11 +91,9 @@ impl DirTarget {
             Ok(p) => p,
             Err(e) => {
                 // A full disk or a read-only folder fails this file, loudly; the next may still fit.
-                return Ok(Outcome::with_reason(
-                    &ready.source.path,
-                    State::Failed,
-                    format!("cannot write under {}: {e}", self.root.display()),
-                ));
+                let mut o = ready.outcome(State::Failed);
+                o.reason = Some(format!("cannot write under {}: {e}", self.root.display()));
+                return Ok(o);
             }
         };
         let (state, path) = match placed {
