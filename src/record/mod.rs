@@ -144,14 +144,7 @@ impl Recorder {
         }
         // Every sink hears of every file, even when one of them failed (a closed stdout
         // must not cost the HTML page its rows); the first error is given after.
-        let mut first = Ok(());
-        for s in &mut self.sinks {
-            let r = s.record(o);
-            if first.is_ok() {
-                first = r;
-            }
-        }
-        Ok(first?)
+        Ok(first_error(self.sinks.iter_mut().map(|s| s.record(o)))?)
     }
 
     /// A failed file's ledger row, so `ledger list` shows it with its reason. A file
@@ -233,13 +226,8 @@ impl Recorder {
         let committed = self.commit_batch();
         self.summary.interrupted = interrupted;
         self.summary.elapsed_seconds = self.started.elapsed().as_secs_f64();
-        let mut sunk = Ok(());
-        for s in &mut self.sinks {
-            let r = s.finish(&self.summary);
-            if sunk.is_ok() {
-                sunk = r;
-            }
-        }
+        let summary = &self.summary;
+        let sunk = first_error(self.sinks.iter_mut().map(|s| s.finish(summary)));
         committed?;
         if let Some(run) = self.run {
             self.ledger.finish_run(run, &self.summary.line())?;
@@ -247,4 +235,16 @@ impl Recorder {
         sunk?;
         Ok(self.summary)
     }
+}
+
+/// Runs every result to the end and keeps the first error.
+/// (Not `try_fold`: that would stop at the first error, and the rest must still run.)
+fn first_error(results: impl Iterator<Item = Result<(), SinkError>>) -> Result<(), SinkError> {
+    let mut first = Ok(());
+    for r in results {
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
 }

@@ -109,6 +109,13 @@ pub struct Inputs {
     pub left_out: Vec<LeftOut>,
 }
 
+impl Inputs {
+    /// Millions of pixels in all the inputs, as stored.
+    fn megapixels(&self) -> f64 {
+        self.files.iter().map(|f| f.pixels as f64).sum::<f64>() / 1e6
+    }
+}
+
 /// Reads the photos under `paths` (recursively, as `run` walks), or generates a set.
 pub fn load_inputs(paths: &[PathBuf], limit: usize) -> Inputs {
     if paths.is_empty() {
@@ -211,9 +218,9 @@ pub fn run(o: &BenchOptions, mut inputs: Inputs) -> Report {
     Report {
         codec: "libjpeg-turbo",
         simd: jpeg::SIMD,
-        inputs: inputs.description,
         images: inputs.files.len(),
-        megapixels: inputs.files.iter().map(|f| f.pixels as f64).sum::<f64>() / 1e6,
+        megapixels: inputs.megapixels(),
+        inputs: inputs.description,
         width: o.width,
         quality: o.quality,
         jobs: o.jobs,
@@ -351,14 +358,13 @@ fn measure(
             }
         }
     }
-    let megapixels: f64 = inputs.files.iter().map(|f| f.pixels as f64).sum::<f64>() / 1e6;
     BenchRow {
         filter,
         decode,
         images_per_sec: median,
         images_per_sec_min: min,
         images_per_sec_max: max,
-        megapixels_per_sec: megapixels * median / n.max(1) as f64,
+        megapixels_per_sec: inputs.megapixels() * median / n.max(1) as f64,
         read_hash_ms: ms(read_hash, n),
         metadata_ms: ms(meta, n),
         decode_ms: ms(times.decode, n),

@@ -205,6 +205,14 @@ fn with_source(line: &str, source: &str) -> String {
 /// Replaces `path` by `bytes` through a synced temporary file and a rename: a kill
 /// leaves the old file or the new one, never a mix.
 fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    synced_temporary_beside(path, bytes)?
+        .persist(path)
+        .map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `bytes` in a synced temporary file in `path`'s folder, ready to be renamed to `path`.
+fn synced_temporary_beside(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
@@ -212,8 +220,7 @@ fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// Removes the temporary files that a killed run left in `folder` (never a finished output).
@@ -233,17 +240,13 @@ fn remove_stale_temporaries(folder: &Path) {
 const TEMP_PREFIX: &str = ".pixpipe-";
 const TEMP_SUFFIX: &str = ".part";
 
-/// Writes to a temporary file in the same folder, syncs it, then renames it into place.
+/// Writes to a temporary file in the same folder, syncs it, then renames it into place,
+/// never over an existing file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_data()?;
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    synced_temporary_beside(path, bytes)?
+        .persist_noclobber(path)
+        .map_err(|e| e.error)?;
     Ok(())
 }
 
