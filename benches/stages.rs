@@ -1,5 +1,5 @@
 //! Criterion benches of each stage on one photo-like 12 MP JPEG:
-//! `cargo bench --bench stages` (add `--features mozjpeg` for the SIMD codec).
+//! `cargo bench --bench stages` (libjpeg-turbo has SIMD when nasm was installed at build time).
 
 use std::hint::black_box;
 

@@ -14,6 +14,7 @@ mod config;
 mod context;
 mod deliver;
 mod exit_codes;
+mod i18n;
 mod ledger;
 mod media;
 mod memory;

@@ -24,6 +24,9 @@ const VERSION: &str = concat!(
     about = "Resize photo archives and publish them exactly once."
 )]
 pub struct Cli {
+    /// Language of the messages: en or zh-CN (default: PIXPIPE_LANG, then LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, global = true, value_name = "LANG")]
+    pub lang: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,6 +75,21 @@ pub enum LedgerAction {
     },
     /// One HTML page of everything delivered to each target, with thumbnails of the files on disk.
     Html { file: PathBuf },
+    /// The workers of a shared (PostgreSQL) ledger: live or not, their leases, claims and rates.
+    Workers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a ledger's history into another, empty one (SQLite file or postgres:// URL), to
+    /// switch without sending anything again.
+    Copy {
+        /// The ledger to copy from: a file or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL")]
+        from: String,
+        /// The ledger to copy into (created if needed; must hold no outputs yet).
+        #[arg(long, value_name = "FILE|URL")]
+        to: String,
+    },
     /// Forget outputs by source md5, source path or glob, so the next run sends them again.
     ///
     /// Relative paths and globs are taken from the current folder; quote globs from the shell.
@@ -169,9 +187,9 @@ pub enum Command {
     },
     /// Look into the ledger: what was sent where.
     Ledger {
-        /// The ledger file (default: the user's data folder).
-        #[arg(long, global = true)]
-        ledger: Option<PathBuf>,
+        /// The ledger file or a postgres:// URL (default: the user's data folder).
+        #[arg(long, global = true, value_name = "FILE|URL")]
+        ledger: Option<String>,
         /// Take the ledger path from this pipeline file.
         #[arg(long, global = true)]
         pipeline: Option<PathBuf>,

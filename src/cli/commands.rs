@@ -7,11 +7,12 @@ use clap::CommandFactory;
 
 use crate::config::template::Template;
 use crate::config::{
-    self, CheveretoTarget, LoadedPipeline, Mode, Pipeline, RunOptions, RunPlan, Secret, Target,
-    Text, Verbosity, Width,
+    self, CheveretoTarget, ConfigError, LoadedPipeline, Mode, Pipeline, RuleError, RunOptions,
+    RunPlan, Secret, Target, Text, Verbosity, Width,
 };
 use crate::context::RunContext;
 use crate::exit_codes::ExitCode;
+use crate::i18n::{Lang, Messages};
 use crate::pipeline::{self, RunError};
 use crate::record::ReportWriter;
 use crate::tools::{bench as benchmark, inspect as inspection};
@@ -20,17 +21,39 @@ use super::args::{Cli, OneOff};
 use super::output::{self, Output, PrintError};
 use super::render;
 
-pub(super) fn load(path: &Path) -> Result<LoadedPipeline, ExitCode> {
-    config::load(path).map_err(|e| {
-        eprintln!("pixpipe: {e}");
-        ExitCode::BadConfig
-    })
+pub(super) fn load(path: &Path, lang: Lang) -> Result<LoadedPipeline, ExitCode> {
+    config::load(path).map_err(|e| config_error(&e, lang))
 }
 
 fn resolve(lp: &LoadedPipeline, opts: &RunOptions) -> Result<RunPlan, ExitCode> {
-    RunPlan::resolve(lp, opts).map_err(|e| {
-        eprintln!("pixpipe: {e}");
-        ExitCode::BadConfig
+    RunPlan::resolve(lp, opts).map_err(|e| config_error(&e, opts.lang))
+}
+
+/// A mistake in the pipeline file, located; the file, key and value stay as written.
+fn config_error(e: &ConfigError, lang: Lang) -> ExitCode {
+    let m = Messages::new(lang);
+    let mut text = e.to_string();
+    if let ConfigError::Rule { rule, .. } = e
+        && let Some(id) = rule_message(rule)
+    {
+        text = text.replace(&rule.to_string(), &m.text(id, &[]));
+    }
+    eprintln!(
+        "pixpipe: {}",
+        m.text("msg-config-error", &[("error", text)])
+    );
+    ExitCode::BadConfig
+}
+
+/// The message of a rule across keys (the host's URL rules keep their own words).
+fn rule_message(rule: &RuleError) -> Option<&'static str> {
+    Some(match rule {
+        RuleError::TwoTargets => "msg-rule-two-targets",
+        RuleError::NoTarget => "msg-rule-no-target",
+        RuleError::NoInput => "msg-rule-no-input",
+        RuleError::UrlsNeedChevereto => "msg-rule-urls-need-chevereto",
+        RuleError::TwoLedgers => "msg-rule-two-ledgers",
+        RuleError::Endpoint(_) => return None,
     })
 }
 
@@ -56,8 +79,8 @@ fn shown(path: &Path, pipeline: &Pipeline, json: bool) -> Result<String, ShowErr
     })
 }
 
-pub fn check(path: &Path, json: bool) -> ExitCode {
-    let lp = match load(path) {
+pub fn check(path: &Path, json: bool, lang: Lang) -> ExitCode {
+    let lp = match load(path, lang) {
         Ok(lp) => lp,
         Err(code) => return code,
     };
@@ -65,6 +88,7 @@ pub fn check(path: &Path, json: bool) -> ExitCode {
     // The same resolution as `plan` and `run`, so what `check` passes they take.
     let opts = RunOptions {
         mode: Mode::Plan,
+        lang,
         ..RunOptions::default()
     };
     if let Err(code) = resolve(&lp, &opts) {
@@ -142,7 +166,7 @@ pub fn run(path: &Path, opts: &RunOptions, json: bool) -> ExitCode {
     if let Err(code) = one_use_of_stdout(opts.report.as_deref(), json) {
         return code;
     }
-    let lp = match load(path) {
+    let lp = match load(path, opts.lang) {
         Ok(lp) => lp,
         Err(code) => return code,
     };
@@ -213,8 +237,8 @@ fn warn_about_literal_key(lp: &LoadedPipeline) {
     }
 }
 
-pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
-    let lp = match load(path) {
+pub fn plan(path: &Path, jobs: Option<usize>, json: bool, lang: Lang) -> ExitCode {
+    let lp = match load(path, lang) {
         Ok(lp) => lp,
         Err(code) => return code,
     };
@@ -226,13 +250,17 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
         verbosity: Verbosity::Quiet,
         mode: Mode::Plan,
         no_ledger: false,
+        lang,
     };
     let plan = match resolve(&lp, &opts) {
         Ok(p) => p,
         Err(code) => return code,
     };
     match pipeline::run(&plan, &RunContext::new()) {
-        Ok(s) => output::finished(render::plan(&s, json), ExitCode::Success),
+        Ok(s) => output::finished(
+            render::plan(&s, json, &Messages::new(lang)),
+            ExitCode::Success,
+        ),
         Err(e) => {
             eprintln!("pixpipe: {e}");
             ExitCode::Fatal
@@ -241,7 +269,13 @@ pub fn plan(path: &Path, jobs: Option<usize>, json: bool) -> ExitCode {
 }
 
 /// The one-off upload: a pipeline built from the command line, never from YAML text.
-pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: bool) -> ExitCode {
+pub fn upload(
+    o: &OneOff,
+    report: Option<PathBuf>,
+    verbosity: Verbosity,
+    json: bool,
+    lang: Lang,
+) -> ExitCode {
     if let Err(code) = one_use_of_stdout(report.as_deref(), json) {
         return code;
     }
@@ -260,6 +294,7 @@ pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: b
         verbosity,
         mode: Mode::Deliver,
         no_ledger: o.no_ledger,
+        lang,
     };
     let plan = match resolve(&lp, &opts) {
         Ok(plan) => plan,
@@ -268,7 +303,7 @@ pub fn upload(o: &OneOff, report: Option<PathBuf>, verbosity: Verbosity, json: b
     if verbosity != Verbosity::Quiet {
         // Without a pipeline file the ledger's place is nowhere in sight: say it.
         match plan.ledger.enabled {
-            true => eprintln!("pixpipe: recording in {}", plan.ledger.path.display()),
+            true => eprintln!("pixpipe: recording in {}", plan.ledger.place),
             false => eprintln!("pixpipe: recording nothing (--no-ledger)"),
         }
     }

@@ -10,8 +10,9 @@ use super::forget::{self, Selector};
 use super::output::{Output, PrintError};
 use super::render;
 use crate::config::THUMBNAIL_WIDTH;
-use crate::config::default_ledger_path;
+use crate::config::{DbUrl, DbUrlError, LedgerPlace, default_ledger_path};
 use crate::exit_codes::ExitCode;
+use crate::i18n::Messages;
 use crate::ledger::{self, Ledger, LedgerError, OutputRow};
 use crate::record::html::{self, Entry, Head};
 
@@ -24,6 +25,8 @@ enum LedgerCommandError {
     Print(#[from] PrintError),
     #[error("cannot tell the current folder, which relative paths start from: {0}")]
     CurrentFolder(std::io::Error),
+    #[error("ledger copy: {0}")]
+    Copy(String),
     #[error("cannot write the page {path}: {source}")]
     Page {
         path: PathBuf,
@@ -32,27 +35,43 @@ enum LedgerCommandError {
 }
 
 pub fn command(
-    ledger: Option<PathBuf>,
+    ledger: Option<String>,
     pipeline: Option<PathBuf>,
     action: LedgerAction,
+    lang: crate::i18n::Lang,
 ) -> ExitCode {
+    if let LedgerAction::Copy { from, to } = &action {
+        return report(copy(from, to));
+    }
     let pipeline_name = pipeline.as_ref().map(|p| p.display().to_string());
-    let path = match (ledger, pipeline) {
-        (Some(l), _) => l,
-        (None, Some(p)) => match load(&p) {
-            Ok(lp) => match &lp.pipeline.ledger.path {
-                Some(l) => lp.resolve(l.as_str()),
-                None => default_ledger_path(),
+    let place = match (ledger, pipeline) {
+        (Some(l), _) => match place_of(&l) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("pixpipe: --ledger: {e}");
+                return ExitCode::BadConfig;
+            }
+        },
+        (None, Some(p)) => match load(&p, lang) {
+            Ok(lp) => match (&lp.pipeline.ledger.url, &lp.pipeline.ledger.path) {
+                (Some(url), _) => LedgerPlace::Postgres(url.clone()),
+                (None, Some(l)) => LedgerPlace::File(lp.resolve(l.as_str())),
+                (None, None) => LedgerPlace::File(default_ledger_path()),
             },
             Err(code) => return code,
         },
-        (None, None) => default_ledger_path(),
+        (None, None) => LedgerPlace::File(default_ledger_path()),
     };
-    if !path.exists() {
-        eprintln!("pixpipe: no ledger at {}", path.display());
+    if !place.exists() {
+        eprintln!("pixpipe: no ledger at {place}");
         return ExitCode::BadConfig;
     }
-    match act(&path, action, pipeline_name) {
+    report(act(&place, action, pipeline_name, &Messages::new(lang)))
+}
+
+/// The exit code of a ledger command, saying why it stopped when it did.
+fn report(result: Result<ExitCode, LedgerCommandError>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(LedgerCommandError::Print(e)) => e.exit_code(),
         Err(e) => {
@@ -62,16 +81,37 @@ pub fn command(
     }
 }
 
+/// A ledger named on the command line: a postgres:// URL, or else a file.
+fn place_of(arg: &str) -> Result<LedgerPlace, DbUrlError> {
+    if arg.starts_with("postgres://") || arg.starts_with("postgresql://") {
+        return DbUrl::parse(arg).map(LedgerPlace::Postgres);
+    }
+    Ok(LedgerPlace::File(PathBuf::from(arg)))
+}
+
+fn open_at(place: &LedgerPlace) -> Result<Box<dyn Ledger>, LedgerError> {
+    crate::pipeline::open_ledger_at(place, ledger::Sharing::default())
+}
+
 fn act(
-    path: &Path,
+    place: &LedgerPlace,
     action: LedgerAction,
     pipeline: Option<String>,
+    m: &Messages,
 ) -> Result<ExitCode, LedgerCommandError> {
-    let mut ledger = ledger::open(path)?;
+    let mut ledger = open_at(place)?;
     let mut out = Output::stdout();
     let code = match action {
         LedgerAction::Stats { json } => {
             out.text(&render::stats(&ledger.stats()?, json))?;
+            let workers = ledger.workers()?;
+            if !json && !workers.is_empty() {
+                out.text(&render::workers(&workers, false))?;
+            }
+            ExitCode::Success
+        }
+        LedgerAction::Workers { json } => {
+            out.text(&render::workers(&ledger.workers()?, json))?;
             ExitCode::Success
         }
         LedgerAction::List { state } => {
@@ -87,13 +127,70 @@ fn act(
             ExitCode::Success
         }
         LedgerAction::Html { file } => {
-            page(ledger.as_ref(), &file, pipeline, &mut out)?;
+            page(ledger.as_ref(), &file, pipeline, &mut out, m)?;
             ExitCode::Success
         }
         LedgerAction::Forget { keys } => forget(ledger.as_mut(), &keys, &mut out)?,
+        LedgerAction::Copy { .. } => unreachable!("handled before a ledger is opened"),
     };
     out.finish()?;
     Ok(code)
+}
+
+/// Copies every run and output row into an empty ledger, then checks that both count
+/// the same files and bytes per target and state. The quick-check cache is not copied:
+/// a first run on the new ledger reads each file once more, and sends nothing again.
+fn copy(from: &str, to: &str) -> Result<ExitCode, LedgerCommandError> {
+    let (from, to) = (
+        place_of(from).map_err(|e| LedgerCommandError::Copy(format!("--from: {e}")))?,
+        place_of(to).map_err(|e| LedgerCommandError::Copy(format!("--to: {e}")))?,
+    );
+    if !from.exists() {
+        return Err(LedgerCommandError::Copy(format!("no ledger at {from}")));
+    }
+    let source = open_at(&from)?;
+    let mut dest = open_at(&to)?;
+    let held: u64 = dest.stats()?.iter().map(|r| r.files).sum();
+    if held > 0 {
+        return Err(LedgerCommandError::Copy(format!(
+            "{to} already holds {held} outputs: copy into an empty ledger"
+        )));
+    }
+    dest.import(&source.runs()?, &[])?;
+    let mut batch = Vec::new();
+    let mut failed = Ok(());
+    source.outputs(None, &mut |row| {
+        batch.push(row);
+        if batch.len() >= 500 {
+            failed = dest.import(&[], &std::mem::take(&mut batch));
+        }
+        if failed.is_ok() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    failed?;
+    dest.import(&[], &batch)?;
+    let (before, after) = (source.stats()?, dest.stats()?);
+    let mut out = Output::stdout();
+    out.text(&render::stats(&after, false))?;
+    let counts = |rows: &[ledger::StatRow]| {
+        rows.iter()
+            .map(|r| ((r.target.clone(), r.state.as_str()), (r.files, r.bytes)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    if counts(&before) != counts(&after) {
+        return Err(LedgerCommandError::Copy(format!(
+            "the counts of {to} differ from those of {from} after the copy"
+        )));
+    }
+    let files: u64 = after.iter().map(|r| r.files).sum();
+    out.line(format_args!(
+        "copied {files} outputs from {from} to {to}; the counts agree"
+    ))?;
+    out.finish()?;
+    Ok(ExitCode::Success)
 }
 
 /// Every output row as JSON Lines, or as CSV under its header.
@@ -166,6 +263,7 @@ fn page(
     file: &Path,
     pipeline: Option<String>,
     out: &mut Output,
+    m: &Messages,
 ) -> Result<(), LedgerCommandError> {
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     let folder = file.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -194,11 +292,14 @@ fn page(
             .map(|(s, n)| (s.to_string(), n))
             .collect(),
         facts: vec![
-            ("files".into(), entries.len().to_string()),
-            ("bytes".into(), indicatif::HumanBytes(bytes).to_string()),
+            (m.text("msg-page-files", &[]), entries.len().to_string()),
+            (
+                m.text("msg-page-bytes", &[]),
+                indicatif::HumanBytes(bytes).to_string(),
+            ),
         ],
     };
-    html::write_page(&file, &head, &entries).map_err(|source| LedgerCommandError::Page {
+    html::write_page(&file, &head, &entries, m).map_err(|source| LedgerCommandError::Page {
         path: file.clone(),
         source,
     })?;

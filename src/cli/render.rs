@@ -4,16 +4,19 @@
 use std::fmt::Write as _;
 
 use super::output::{self, Output, PrintError};
-use crate::config::{RunPlan, Verbosity};
+use crate::config::{RunPlan, TargetPlan, Verbosity};
 use crate::exit_codes::ExitCode;
-use crate::ledger::{OutputRow, OutputState, StatRow};
+use crate::i18n::{Lang, Messages};
+use crate::ledger::{OutputRow, OutputState, StatRow, WorkerRow};
 use crate::record::{ReportWriter, Summary};
 
-/// The end of a run: the summary line (or JSON), and the exit code it means.
+/// The end of a run: the summary line (or JSON), and the exit code it means. In
+/// Chinese, the host's own uploader's words come first ("上传完毕", ...).
 pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
     if summary.output_closed {
         return ExitCode::BrokenPipe; // nobody is reading any more: say nothing
     }
+    let m = Messages::new(plan.lang);
     let mut printed = Ok(());
     if json {
         let line = serde_json::to_string(summary).unwrap_or_default();
@@ -21,24 +24,54 @@ pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
     } else if plan.verbosity != Verbosity::Quiet || summary.failed > 0 {
         let see = match &plan.report {
             Some(r) if summary.failed > 0 && ReportWriter::is_stdout(r) => {
-                " — see the report".into()
+                m.text("msg-see-report", &[])
             }
-            Some(r) if summary.failed > 0 => format!(" — see {}", r.display()),
+            Some(r) if summary.failed > 0 => {
+                m.text("msg-see-file", &[("file", r.display().to_string())])
+            }
             _ => String::new(),
         };
-        eprintln!("pixpipe: {}{see}", summary.line());
+        for line in headline(summary, plan, &m) {
+            eprintln!("pixpipe: {line}");
+        }
+        eprintln!("pixpipe: {}{see}", summary.line_in(&m));
     }
-    output::finished(printed, run_code(summary))
+    output::finished(printed, run_code(summary, &m))
+}
+
+/// The lines an uploader's users know, before the counts: done, nothing sent, some
+/// failed (with where to look). Said in Chinese, where they are the host's own words;
+/// the English summary line says as much already. A folder target has its counts only.
+fn headline(summary: &Summary, plan: &RunPlan, m: &Messages) -> Vec<String> {
+    let uploads = matches!(plan.target, TargetPlan::Chevereto(_));
+    if m.lang() == Lang::En || summary.dry_run || !uploads {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    let delivered = summary.uploaded + summary.written;
+    if delivered == 0 {
+        lines.push(m.text("msg-done-nothing-uploaded", &[]));
+    } else if summary.failed == 0 && summary.fatal.is_none() && !summary.interrupted {
+        lines.push(m.text("msg-done-uploaded", &[]));
+    }
+    if summary.failed > 0 {
+        lines.push(m.text("msg-some-failed", &[]));
+        lines.push(m.text("msg-see-errors", &[]));
+    }
+    lines
 }
 
 /// What the run's counts mean as an exit code, with the words that go with it.
-fn run_code(summary: &Summary) -> ExitCode {
+fn run_code(summary: &Summary, m: &Messages) -> ExitCode {
     if let Some(why) = &summary.fatal {
-        eprintln!("pixpipe: stopped: {why}");
+        eprintln!(
+            "pixpipe: {}",
+            m.text("msg-stopped", &[("why", why.clone())])
+        );
         return ExitCode::Fatal;
     }
     if summary.interrupted {
-        eprintln!("pixpipe: interrupted; finished files are recorded, run again to go on");
+        eprintln!("pixpipe: {}", m.text("msg-interrupted", &[]));
         ExitCode::Interrupted
     } else if summary.failed > 0 {
         ExitCode::SomeFailed
@@ -48,7 +81,7 @@ fn run_code(summary: &Summary) -> ExitCode {
 }
 
 /// What a run would do, in the words of the summary.
-pub fn plan(s: &Summary, json: bool) -> Result<(), PrintError> {
+pub fn plan(s: &Summary, json: bool, m: &Messages) -> Result<(), PrintError> {
     let new = s.written + s.uploaded;
     let mut out = Output::stdout();
     if json {
@@ -62,14 +95,13 @@ pub fn plan(s: &Summary, json: bool) -> Result<(), PrintError> {
         });
         out.line(v)?;
     } else {
-        out.line(format_args!(
-            "new:            {new} ({})",
-            indicatif::HumanBytes(s.new_bytes)
-        ))?;
-        out.line(format_args!("already there:  {}", s.already_there))?;
-        out.line(format_args!("duplicate:      {}", s.duplicate))?;
-        out.line(format_args!("skipped:        {}", s.skipped))?;
-        out.line(format_args!("failed:         {}", s.failed))?;
+        let n = |v: u64| ("n", v.to_string());
+        let bytes = ("bytes", indicatif::HumanBytes(s.new_bytes).to_string());
+        out.line(m.text("msg-plan-new", &[n(new), bytes]))?;
+        out.line(m.text("msg-plan-already-there", &[n(s.already_there)]))?;
+        out.line(m.text("msg-plan-duplicate", &[n(s.duplicate)]))?;
+        out.line(m.text("msg-plan-skipped", &[n(s.skipped)]))?;
+        out.line(m.text("msg-plan-failed", &[n(s.failed)]))?;
     }
     out.finish()
 }
@@ -91,6 +123,30 @@ pub fn stats(rows: &[StatRow], json: bool) -> String {
             r.state.as_str(),
             r.files,
             r.bytes
+        );
+    }
+    s
+}
+
+/// The workers of a shared ledger, newest first: a table, or a JSON array.
+pub fn workers(rows: &[WorkerRow], json: bool) -> String {
+    if json {
+        return format!("{}\n", serde_json::to_string(rows).unwrap_or_default());
+    }
+    let mut s = format!(
+        "\n{:<44} {:<9} {:<21} {:>7} {:>8} {:>8}\n",
+        "worker", "status", "lease until", "claims", "outputs", "files/s"
+    );
+    for w in rows {
+        let status = match (w.live, w.finished) {
+            (true, _) => "live",
+            (false, true) => "finished",
+            (false, false) => "lost",
+        };
+        let _ = writeln!(
+            s,
+            "{:<44} {:<9} {:<21} {:>7} {:>8} {:>8.1}",
+            w.id, status, w.lease_until, w.claims, w.outputs, w.files_per_second
         );
     }
     s

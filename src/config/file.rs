@@ -10,12 +10,12 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::template::Template;
-use super::values::Glob;
 use super::values::{
-    AnswerFormat, Auth, BatchSize, ByteSize, CategoryId, Concurrency, DecodeMode, Expiration,
-    Filter, Jobs, Megapixels, OutputFormat, Quality, Rate, Retries, Rgb, Secret, SourceMode, Text,
-    TimeSpan, Version, Width, interpolate_env, true_or_false,
+    AnswerFormat, Auth, BatchSize, ByteSize, CategoryId, Concurrency, DbUrl, DecodeMode,
+    Expiration, Filter, Jobs, Megapixels, OutputFormat, Quality, Rate, Retries, Rgb, Secret,
+    SourceMode, Text, TimeSpan, Version, Width, interpolate_env, true_or_false,
 };
+use super::values::{Glob, LivePhotos, RawPolicy};
 
 /// The whole pipeline file, as written (`version: 1`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,6 +73,12 @@ pub struct Input {
     /// Remote images for the host to fetch itself (chevereto target only).
     #[serde(default)]
     pub urls: Vec<Text>,
+    /// Camera RAW files: skipped beside their JPEG, else delivered from their preview.
+    #[serde(default)]
+    pub raw: RawPolicy,
+    /// The short video of a Live Photo, beside its still of the same name.
+    #[serde(default)]
+    pub live_photos: LivePhotos,
 }
 
 /// How titles, descriptions and tags are made from each file's metadata.
@@ -225,6 +231,12 @@ pub struct Ledger {
     /// SQLite file; the platform's data folder when absent.
     #[serde(default)]
     pub path: Option<Text>,
+    /// A PostgreSQL database shared by several workers, instead of `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<DbUrl>,
+    /// How long a worker's claims hold without a heartbeat (a shared ledger only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<TimeSpan>,
 }
 
 /// What a run writes about itself besides the summary.

@@ -75,6 +75,8 @@ pub enum RuleError {
     NoInput,
     #[error("input.urls: URLs can only be sent to a chevereto target")]
     UrlsNeedChevereto,
+    #[error("ledger: give either ledger.path or ledger.url, not both")]
+    TwoLedgers,
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
 }
@@ -86,6 +88,7 @@ impl RuleError {
             RuleError::TwoTargets | RuleError::NoTarget => "target",
             RuleError::NoInput => "input.paths",
             RuleError::UrlsNeedChevereto => "input.urls",
+            RuleError::TwoLedgers => "ledger",
             RuleError::Endpoint(_) => "target.chevereto.url",
         }
     }

@@ -10,10 +10,12 @@ use std::time::Duration;
 use super::locate::{key_position, locate_item, locate_key};
 use super::template::Template;
 use super::values::{
-    AnswerFormat, Auth, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret, SourceMode,
-    UploadEndpoint,
+    AnswerFormat, Auth, DbUrl, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret,
+    SourceMode, UploadEndpoint,
 };
+use super::values::{LivePhotos, RawPolicy};
 use super::{ConfigError, LoadedPipeline, RuleError};
+use crate::i18n::Lang;
 
 /// How chatty the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,6 +56,8 @@ pub struct RunOptions {
     pub mode: Mode,
     /// `upload --no-ledger`: open no ledger, record nothing.
     pub no_ledger: bool,
+    /// The language of the messages people read (`--lang`, the locale).
+    pub lang: Lang,
 }
 
 /// Everything one run needs, resolved.
@@ -62,6 +66,9 @@ pub struct RunPlan {
     /// The pipeline file (or "(command line)"), for messages and the ledger's run rows.
     pub source: PathBuf,
     pub scan: ScanPlan,
+    /// What becomes of camera RAWs and of Live Photo videos.
+    pub raw: RawPolicy,
+    pub live_photos: LivePhotos,
     /// Remote images for the host to fetch (chevereto only).
     pub urls: Vec<String>,
     pub metadata: MetadataPlan,
@@ -80,6 +87,7 @@ pub struct RunPlan {
     /// Where the HTML page of the run goes, when one is asked for.
     pub html: Option<PathBuf>,
     pub verbosity: Verbosity,
+    pub lang: Lang,
 }
 
 /// What to walk and what to keep.
@@ -155,27 +163,61 @@ impl TransformSettings {
     }
 }
 
+/// Where the ledger lives: one SQLite file, or a PostgreSQL database that several
+/// workers share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerPlace {
+    File(PathBuf),
+    Postgres(DbUrl),
+}
+
+impl LedgerPlace {
+    /// Whether the ledger is there already (a database is asked when it is opened).
+    pub fn exists(&self) -> bool {
+        match self {
+            LedgerPlace::File(p) => p.exists(),
+            LedgerPlace::Postgres(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Display for LedgerPlace {
+    /// For people: the file, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerPlace::File(p) => write!(f, "{}", p.display()),
+            LedgerPlace::Postgres(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// How long a shared ledger's claims hold without a heartbeat, unless `ledger.lease` says.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
 /// Where the ledger lives.
 #[derive(Debug, Clone)]
 pub struct LedgerPlan {
-    pub path: PathBuf,
-    /// Set in the file (`ledger.path`), rather than the default place.
+    pub place: LedgerPlace,
+    /// Set in the file (`ledger.path` or `ledger.url`), rather than the default place.
     pub explicit: bool,
-    /// Where `ledger.path` is written (line, column).
+    /// The key that set it, and where it is written (line, column).
+    pub key: &'static str,
     pub at: Option<(u64, u64)>,
-    /// The pipeline file, to locate errors about `ledger.path`.
+    /// The pipeline file, to locate errors about the ledger's key.
     pub file: PathBuf,
     /// False with `upload --no-ledger`: no ledger is opened, read or written.
     pub enabled: bool,
+    /// A shared ledger's lease (`ledger.lease`).
+    pub lease: Duration,
 }
 
 impl LedgerPlan {
-    /// An error about `ledger.path`, located like a parse error.
+    /// An error about the ledger's key, located like a parse error.
     pub fn error(&self, message: String) -> ConfigError {
         ConfigError::Value {
             path: self.file.clone(),
             at: self.at,
-            key: "ledger.path",
+            key: self.key,
             message,
         }
     }
@@ -273,6 +315,8 @@ impl RunPlan {
                 follow_symlinks: p.input.follow_symlinks,
                 hidden: p.input.hidden,
             },
+            raw: p.input.raw,
+            live_photos: p.input.live_photos,
             urls: p
                 .input
                 .urls
@@ -308,6 +352,7 @@ impl RunPlan {
             report: opts.report.clone(),
             html,
             verbosity: opts.verbosity,
+            lang: opts.lang,
         })
     }
 }
@@ -396,29 +441,30 @@ fn chevereto_plan(
 /// The ledger's place. A mistyped `ledger.path` must not quietly start an empty ledger
 /// (and send everything again), so its folder must exist.
 fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
-    let Some(written) = &lp.pipeline.ledger.path else {
-        return Ok(LedgerPlan {
-            path: default_ledger_path(),
-            explicit: false,
-            at: None,
-            file: lp.file.clone(),
-            enabled: true,
-        });
+    let l = &lp.pipeline.ledger;
+    let (place, key) = match (&l.path, &l.url) {
+        (None, None) => (LedgerPlace::File(default_ledger_path()), "ledger.path"),
+        (Some(p), None) => (LedgerPlace::File(lp.resolve(p.as_str())), "ledger.path"),
+        (None, Some(u)) => (LedgerPlace::Postgres(u.clone()), "ledger.url"),
+        (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoLedgers)),
     };
     let plan = LedgerPlan {
-        path: lp.resolve(written.as_str()),
-        explicit: true,
-        at: locate_key(&lp.text, "ledger.path"),
+        explicit: l.path.is_some() || l.url.is_some(),
+        at: locate_key(&lp.text, key),
+        key,
         file: lp.file.clone(),
         enabled: true,
+        lease: l.lease.as_ref().map_or(DEFAULT_LEASE, |t| t.0),
+        place,
     };
-    let folder = plan
-        .path
-        .parent()
-        .filter(|f| !f.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        return Err(plan.error(format!("folder {} does not exist", folder.display())));
+    if let (LedgerPlace::File(path), true) = (&plan.place, plan.explicit) {
+        let folder = path
+            .parent()
+            .filter(|f| !f.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(plan.error(format!("folder {} does not exist", folder.display())));
+        }
     }
     Ok(plan)
 }

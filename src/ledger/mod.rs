@@ -3,14 +3,22 @@
 //! The pipeline sees two roles: a [`LedgerReader`] shared by the worker threads
 //! (the quick check by folder, the lookup by source md5) and the single
 //! [`Ledger`] writer of a run. A backend implements both; SQLite (`sqlite`) is the
-//! embedded one; `none` is no ledger at all (`upload --no-ledger`). A `pending` row is the claim on a (target, source md5) while its
-//! upload is in flight, which is where a shared backend's leases fit.
+//! embedded one; `postgres` is shared by several workers (processes, machines);
+//! `none` is no ledger at all (`upload --no-ledger`). A `pending` row marks a
+//! (target, source md5) whose upload is in flight.
+//!
+//! A shared backend also arbitrates between workers: it grants each file's path,
+//! then each source md5, to one worker at a time ([`LedgerReader::claim_paths`],
+//! [`LedgerReader::claim_content`]), and refuses a final row from a worker whose
+//! claim another worker took over ([`Ledger::commit`]). The embedded backends grant
+//! everything: one process is the only worker, and its in-memory [`Claims`] suffice.
 //!
 //! Owns: the row types, the states and their one spelling, the backends.
 //! Must not: know about the pipeline file, targets or outcomes; never sees the API key.
 
 mod claims;
 mod none;
+mod postgres;
 mod schema;
 mod sqlite;
 
@@ -22,6 +30,7 @@ use serde::Serialize;
 
 pub use claims::Claims;
 pub use none::NoLedger;
+pub use postgres::PgLedger;
 pub use sqlite::SqliteLedger;
 
 /// A ledger problem, with the ledger it concerns.
@@ -43,6 +52,17 @@ pub enum LedgerErrorKind {
     Schema { found: String, expected: i64 },
     #[error("unknown state {0:?} in the outputs table")]
     UnknownState(String),
+    #[error("{0}")]
+    Postgres(String),
+    #[error("cannot reach the database: {why}")]
+    Unreachable { place: String, why: String },
+}
+
+impl LedgerErrorKind {
+    /// Whether the database could not be reached at all (rather than refusing something).
+    pub fn unreachable(&self) -> bool {
+        matches!(self, LedgerErrorKind::Unreachable { .. })
+    }
 }
 
 /// The state of a (target, source) pair in the ledger, in the report's words.
@@ -201,12 +221,71 @@ pub struct SourceEntry {
     pub source_path: String,
 }
 
+/// A file a worker would read, as the walk saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub path: &'a Path,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// What a worker may do with a source md5 it asked for.
+#[derive(Debug, Clone)]
+pub enum ContentClaim {
+    /// This worker has it (or it is delivered already): go on with what the ledger holds of it.
+    Mine(Option<Box<OutputRow>>),
+    /// Another live worker has it, for the path given.
+    Held { worker: String, path: String },
+}
+
+/// A worker of a shared ledger, as `ledger stats` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerRow {
+    /// Host name, process id and start time: unique across machines and restarts.
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    pub started_at: String,
+    pub heartbeat_at: String,
+    /// Its claims hold until then; past it, other workers may take them.
+    pub lease_until: String,
+    pub live: bool,
+    pub finished: bool,
+    /// Paths it holds now.
+    pub claims: u64,
+    /// Outputs it recorded, and their rate over its life.
+    pub outputs: u64,
+    pub files_per_second: f64,
+}
+
 /// Lookups from the worker threads, which share one reader.
 pub trait LedgerReader: Send + Sync {
     /// Everything known of the files of one folder, with their outputs at `target`.
     fn known_in_dir(&self, dir: &Path, target: &str) -> Result<KnownDir, LedgerError>;
     /// What is known of this source at this target.
     fn lookup(&self, target: &str, source_md5: &str) -> Result<Option<OutputRow>, LedgerError>;
+    /// Asks for these files (those the quick check did not settle) for this worker; gives,
+    /// for each, whether it is this worker's to read. Other workers hold the rest, or
+    /// delivered them since the quick check.
+    fn claim_paths(
+        &self,
+        _target: &str,
+        files: &[Candidate<'_>],
+    ) -> Result<Vec<bool>, LedgerError> {
+        Ok(vec![true; files.len()])
+    }
+    /// Asks for a source md5 at `target` for this worker, once its file is read, and
+    /// gives what the ledger holds of it. Alone, a worker only needs [`Self::lookup`].
+    fn claim_content(
+        &self,
+        target: &str,
+        source_md5: &str,
+        _path: &Path,
+    ) -> Result<ContentClaim, LedgerError> {
+        Ok(ContentClaim::Mine(
+            self.lookup(target, source_md5)?.map(Box::new),
+        ))
+    }
 }
 
 /// The single writer of a run, and the queries of `pixpipe ledger`.
@@ -214,13 +293,14 @@ pub trait Ledger: Send {
     /// A reader for the worker threads.
     fn reader(&self) -> Result<Arc<dyn LedgerReader>, LedgerError>;
     fn begin_run(&mut self, pipeline: &str, target: &str) -> Result<RunId, LedgerError>;
-    /// Writes quick-check rows and output rows in one transaction.
+    /// Writes quick-check rows and output rows in one transaction. Gives the output rows
+    /// it refused because another worker owns them now (a shared ledger only).
     fn commit(
         &mut self,
         files: &[FileRow],
         outputs: &[OutputRow],
         run: RunId,
-    ) -> Result<(), LedgerError>;
+    ) -> Result<Vec<OutputKey>, LedgerError>;
     /// Drops a `pending` row whose upload is known not to have been stored.
     fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), LedgerError>;
     fn finish_run(&mut self, run: RunId, summary: &str) -> Result<(), LedgerError>;
@@ -236,11 +316,49 @@ pub trait Ledger: Send {
     fn sources(&self) -> Result<Vec<SourceEntry>, LedgerError>;
     /// Forgets these outputs, all or none, so the next run sends them again; gives how many went.
     fn forget(&mut self, keys: &[OutputKey]) -> Result<usize, LedgerError>;
+    /// The workers of a shared ledger, newest first (none for an embedded one).
+    fn workers(&self) -> Result<Vec<WorkerRow>, LedgerError> {
+        Ok(Vec::new())
+    }
+    /// Every run, oldest first, for `ledger copy`.
+    fn runs(&self) -> Result<Vec<RunRow>, LedgerError>;
+    /// Writes rows copied from another ledger as they are (their run, time and state).
+    fn import(&mut self, runs: &[RunRow], outputs: &[OutputRow]) -> Result<(), LedgerError>;
+}
+
+/// A run's row, for `ledger copy`.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub pipeline: Option<String>,
+    pub target: String,
+    pub summary: Option<String>,
 }
 
 /// Opens (creating if needed) the ledger at `path`.
 pub fn open(path: &Path) -> Result<Box<dyn Ledger>, LedgerError> {
     Ok(Box::new(SqliteLedger::open(path)?))
+}
+
+/// What a worker of a shared ledger needs beyond the URL.
+#[derive(Debug, Clone, Default)]
+pub struct Sharing {
+    /// The input roots: paths are recorded relative to them, so that every worker may
+    /// mount the archive somewhere else.
+    pub roots: Vec<PathBuf>,
+    /// How long claims hold without a heartbeat.
+    pub lease: std::time::Duration,
+}
+
+/// Opens (creating or migrating its tables if needed) the PostgreSQL ledger at `url`;
+/// `shown` is the URL without its password, for messages.
+pub fn open_postgres(
+    url: &str,
+    shown: &str,
+    sharing: Sharing,
+) -> Result<Box<dyn Ledger>, LedgerError> {
+    Ok(Box::new(PgLedger::open(url, shown, sharing)?))
 }
 
 /// The current time as ISO 8601 UTC, for ledger rows.

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{
-    FileRow, KnownDir, Ledger, LedgerError, LedgerReader, OutputKey, OutputRow, RunId, SourceEntry,
-    StatRow,
+    FileRow, KnownDir, Ledger, LedgerError, LedgerReader, OutputKey, OutputRow, RunId, RunRow,
+    SourceEntry, StatRow,
 };
 
 /// The ledger that records nothing: every file is new to it.
@@ -37,8 +37,8 @@ impl Ledger for NoLedger {
         _files: &[FileRow],
         _outputs: &[OutputRow],
         _run: RunId,
-    ) -> Result<(), LedgerError> {
-        Ok(())
+    ) -> Result<Vec<OutputKey>, LedgerError> {
+        Ok(Vec::new())
     }
 
     fn clear_pending(&mut self, _target: &str, _source_md5: &str) -> Result<(), LedgerError> {
@@ -67,5 +67,13 @@ impl Ledger for NoLedger {
 
     fn forget(&mut self, _keys: &[OutputKey]) -> Result<usize, LedgerError> {
         Ok(0)
+    }
+
+    fn runs(&self) -> Result<Vec<RunRow>, LedgerError> {
+        Ok(Vec::new())
+    }
+
+    fn import(&mut self, _runs: &[RunRow], _outputs: &[OutputRow]) -> Result<(), LedgerError> {
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::schema::{SCHEMA, SCHEMA_VERSION, migrate};
 use super::{
     FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey,
-    OutputRow, OutputState, RunId, SourceEntry, StatRow,
+    OutputRow, OutputState, RunId, RunRow, SourceEntry, StatRow,
 };
 
 /// The single writer.
@@ -166,11 +166,12 @@ impl Ledger for SqliteLedger {
         files: &[FileRow],
         outputs: &[OutputRow],
         run: RunId,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Vec<OutputKey>, LedgerError> {
         let path = self.path.clone();
         let tx = self.writer.transaction().map_err(|e| error(&path, e))?;
         SqliteLedger::write_rows(&tx, files, outputs, run).map_err(|e| error(&path, e))?;
-        tx.commit().map_err(|e| error(&path, e))
+        tx.commit().map_err(|e| error(&path, e))?;
+        Ok(Vec::new())
     }
 
     fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), LedgerError> {
@@ -279,6 +280,54 @@ impl Ledger for SqliteLedger {
         }
         tx.commit().map_err(err)?;
         Ok(gone)
+    }
+
+    fn runs(&self) -> Result<Vec<RunRow>, LedgerError> {
+        let err = |e: rusqlite::Error| error(&self.path, e);
+        let mut stmt = self
+            .writer
+            .prepare(
+                "SELECT started_at, finished_at, pipeline, target, summary FROM runs ORDER BY id",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunRow {
+                    started_at: r.get(0)?,
+                    finished_at: r.get(1)?,
+                    pipeline: r.get(2)?,
+                    target: r.get(3)?,
+                    summary: r.get(4)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn import(&mut self, runs: &[RunRow], outputs: &[OutputRow]) -> Result<(), LedgerError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| error(&path, e);
+        let tx = self.writer.transaction().map_err(err)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO runs (started_at, finished_at, pipeline, target, summary)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(err)?;
+            for r in runs {
+                put.execute(params![
+                    r.started_at,
+                    r.finished_at,
+                    r.pipeline,
+                    r.target,
+                    r.summary
+                ])
+                .map_err(err)?;
+            }
+        }
+        SqliteLedger::write_rows(&tx, &[], outputs, RunId(0)).map_err(err)?;
+        tx.commit().map_err(err)
     }
 }
 

@@ -27,14 +27,76 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
         MediaFormat::Webp => webp_blocks(bytes),
         MediaFormat::Tiff => Blocks {
             exif: Some(bytes),
+            // Scanning software keeps captions in these two IFD0 tags, not in EXIF.
+            xmp: tiff_ifd0_value(bytes, 700),
+            iptc: tiff_ifd0_value(bytes, 33723),
             ..Blocks::default()
         },
         MediaFormat::Gif => Blocks {
             animated: gif_frame_count(bytes, 2) > 1,
             ..Blocks::default()
         },
+        // A TIFF-based RAW holds its EXIF as a TIFF does; the others, in their preview.
+        MediaFormat::Raw(_) if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") => {
+            Blocks {
+                exif: Some(bytes),
+                ..Blocks::default()
+            }
+        }
+        MediaFormat::Raw(_) => match super::raw::largest_jpeg(bytes) {
+            Some(e) => jpeg_blocks(&bytes[e.start..e.end]),
+            None => Blocks::default(),
+        },
         _ => Blocks::default(),
     }
+}
+
+/// The bytes of a tag of a TIFF's first directory (XMP is tag 700, IPTC 33723),
+/// bounds-checked; `None` for anything odd.
+fn tiff_ifd0_value(b: &[u8], wanted: u16) -> Option<&[u8]> {
+    let le = match b.get(..4)? {
+        b"II*\0" => true,
+        b"MM\0*" => false,
+        _ => return None,
+    };
+    let u16_at = |i: usize| {
+        let s = b.get(i..i + 2)?;
+        Some(if le {
+            u16::from_le_bytes([s[0], s[1]])
+        } else {
+            u16::from_be_bytes([s[0], s[1]])
+        })
+    };
+    let u32_at = |i: usize| {
+        let s = b.get(i..i + 4)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    };
+    let ifd = u32_at(4)? as usize;
+    let count = u16_at(ifd)? as usize;
+    (0..count.min(1024)).find_map(|n| {
+        let e = ifd + 2 + n * 12;
+        if u16_at(e)? != wanted {
+            return None;
+        }
+        let unit = match u16_at(e + 2)? {
+            1 | 2 | 6 | 7 => 1,
+            3 | 8 => 2,
+            4 | 9 => 4,
+            _ => return None,
+        };
+        let len = (u32_at(e + 4)? as usize).checked_mul(unit)?;
+        let at = if len <= 4 {
+            e + 8
+        } else {
+            u32_at(e + 8)? as usize
+        };
+        b.get(at..at.checked_add(len)?)
+    })
 }
 
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";
@@ -258,6 +320,36 @@ fn skip_sub_blocks(b: &[u8], mut pos: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tiffs_xmp_and_iptc_tags_are_found_and_read() {
+        let xmp = br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Harbour at dawn</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        let iptc = b"\x1c\x02\x05\x00\x05Quays";
+        let values = 8 + 2 + 2 * 12 + 4;
+        let mut t = b"II*\0\x08\0\0\0\x02\0".to_vec();
+        for (tag, typ, data, at) in [
+            (700u16, 1u16, &xmp[..], values),
+            (33723, 7, &iptc[..], values + xmp.len()),
+        ] {
+            t.extend(tag.to_le_bytes());
+            t.extend(typ.to_le_bytes());
+            t.extend((data.len() as u32).to_le_bytes());
+            t.extend((at as u32).to_le_bytes());
+        }
+        t.extend([0, 0, 0, 0]);
+        t.extend(xmp);
+        t.extend(iptc);
+        let b = blocks(MediaFormat::Tiff, &t);
+        assert_eq!(b.xmp, Some(&xmp[..]));
+        assert_eq!(b.iptc, Some(&iptc[..]));
+        let meta = super::super::metadata::read(&b);
+        assert_eq!(
+            meta.title.map(|(t, _)| t).as_deref(),
+            Some("Harbour at dawn")
+        );
+        // Past the end: nothing, no panic.
+        assert_eq!(tiff_ifd0_value(&t[..values + 10], 700), None);
+    }
 
     fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0xFF, marker];

@@ -1,10 +1,11 @@
 //! What a file really is, from its first bytes, whatever its name says.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+use super::raw::RawKind;
 
 /// The kinds of file pixpipe knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaFormat {
     Jpeg,
     Png,
@@ -17,6 +18,14 @@ pub enum MediaFormat {
     Mp4,
     Mov,
     Webm,
+    /// A camera RAW: delivered from its embedded JPEG preview, or skipped.
+    Raw(RawKind),
+}
+
+impl Serialize for MediaFormat {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// What pixpipe can do with a format.
@@ -28,6 +37,8 @@ pub enum Handling {
     PassThrough,
     /// Neither pixpipe nor the host can use it; the reason says what to do.
     Unsupported(&'static str),
+    /// A camera RAW: its embedded preview stands in for it (`input.raw`).
+    Preview,
 }
 
 impl MediaFormat {
@@ -74,6 +85,7 @@ impl MediaFormat {
             Jpeg | Png | Gif | Webp | Bmp | Tiff => Handling::Transform,
             Avif | Mp4 | Mov | Webm => Handling::PassThrough,
             Heic => Handling::Unsupported("HEIC is not accepted by image hosts; convert it first"),
+            Raw(_) => Handling::Preview,
         }
     }
 
@@ -99,6 +111,7 @@ impl MediaFormat {
             Mp4 => "video/mp4",
             Mov => "video/quicktime",
             Webm => "video/webm",
+            Raw(_) => "application/octet-stream",
         }
     }
 
@@ -117,6 +130,7 @@ impl MediaFormat {
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
+            Raw(k) => k.name(),
         }
     }
 
@@ -134,6 +148,7 @@ impl MediaFormat {
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
+            Raw(k) => k.name(),
         }
     }
 }
@@ -143,7 +158,8 @@ impl MediaFormat {
 pub fn has_media_extension(path: &std::path::Path) -> bool {
     const EXTENSIONS: &[&str] = &[
         "jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "bmp", "tif", "tiff", "avif", "heic",
-        "heif", "mp4", "m4v", "mov", "webm",
+        "heif", "mp4", "m4v", "mov", "webm", "cr2", "cr3", "nef", "nrw", "arw", "dng", "raf",
+        "rw2", "orf", "pef", "srw",
     ];
     path.extension()
         .and_then(|e| e.to_str())

@@ -97,10 +97,24 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
     }
     meta.keywords = dedupe_nonempty(keywords);
 
-    let dated = |tag: Tag, offset_tag: Tag, source: Source| {
-        let local = e(tag, In::PRIMARY).and_then(|f| ascii_text(&f.value))?;
-        let local = parse_exif_datetime(&local)?;
-        let offset = e(offset_tag, In::PRIMARY)
+    // A date tag is looked for where the standard puts it, then in IFD0, where some
+    // software writes it; one that is there but no date is said, not used.
+    let any_ifd = |tag: Tag| {
+        e(tag, In::PRIMARY).or_else(|| e(Tag(exif::Context::Tiff, tag.number()), In::PRIMARY))
+    };
+    let mut bad_dates = Vec::new();
+    let mut dated = |tag: Tag, offset_tag: Tag, source: Source| {
+        let text = any_ifd(tag).and_then(|f| ascii_text(&f.value))?;
+        let Some(local) = parse_exif_datetime(&text) else {
+            if !text.trim().is_empty() {
+                bad_dates.push(format!(
+                    "EXIF {tag} {:?} is not a possible date; not used",
+                    text.trim()
+                ));
+            }
+            return None;
+        };
+        let offset = any_ifd(offset_tag)
             .and_then(|f| ascii_text(&f.value))
             .and_then(|o| parse_offset(&o));
         Some(DateTaken {
@@ -109,19 +123,20 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
             source,
         })
     };
-    meta.date_taken = dated(
+    let original = dated(
         Tag::DateTimeOriginal,
         Tag::OffsetTimeOriginal,
         Source::ExifDateTimeOriginal,
-    )
-    .or_else(|| {
-        dated(
-            Tag::DateTimeDigitized,
-            Tag::OffsetTimeDigitized,
-            Source::ExifDateTimeDigitized,
-        )
-    })
-    .or_else(|| xmp.date.as_deref().and_then(parse_xmp_date));
+    );
+    let digitized = dated(
+        Tag::DateTimeDigitized,
+        Tag::OffsetTimeDigitized,
+        Source::ExifDateTimeDigitized,
+    );
+    meta.date_taken = original
+        .or(digitized)
+        .or_else(|| xmp.date.as_deref().and_then(parse_xmp_date));
+    meta.warnings.extend(bad_dates);
 
     if let Some(f) = e(Tag::Orientation, In::PRIMARY) {
         match f.value.get_uint(0) {
@@ -380,6 +395,41 @@ pub fn title_from_stem(stem: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A TIFF whose IFD0 holds one ASCII tag.
+    fn tiff_with_ascii(tag: u16, text: &str) -> Vec<u8> {
+        let mut value = text.as_bytes().to_vec();
+        value.push(0);
+        let mut b = b"II*\0\x08\0\0\0\x01\0".to_vec();
+        b.extend(tag.to_le_bytes());
+        b.extend(2u16.to_le_bytes());
+        b.extend((value.len() as u32).to_le_bytes());
+        b.extend((8u32 + 2 + 12 + 4).to_le_bytes());
+        b.extend([0, 0, 0, 0]);
+        b.extend(value);
+        b
+    }
+
+    #[test]
+    fn a_date_in_ifd0_is_read_and_an_impossible_one_is_said() {
+        let good = tiff_with_ascii(0x9003, "2020:02:03 04:05:06");
+        let meta = read(&Blocks {
+            exif: Some(&good),
+            ..Blocks::default()
+        });
+        let d = meta.date_taken.expect("DateTimeOriginal in IFD0");
+        assert_eq!(d.iso8601(), "2020-02-03T04:05:06");
+        for bad in ["2021:13:45 25:61:00", "0000:00:00 00:00:00"] {
+            let tiff = tiff_with_ascii(0x9003, bad);
+            let meta = read(&Blocks {
+                exif: Some(&tiff),
+                ..Blocks::default()
+            });
+            assert!(meta.date_taken.is_none());
+            let w = meta.warnings.join("\n");
+            assert!(w.contains("DateTimeOriginal") && w.contains(bad), "{w}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -10,6 +10,7 @@ mod format;
 mod hash;
 mod metadata;
 mod probe;
+pub mod raw;
 mod xmp;
 
 pub use container::jpeg_scan_offset;
@@ -22,4 +23,9 @@ pub use xmp::parse as parse_xmp;
 /// The metadata pixpipe reads from `bytes` taken as `format` (fuzzing and `bench`).
 pub fn read_metadata(format: MediaFormat, bytes: &[u8]) -> PhotoMeta {
     metadata::read(&container::blocks(format, bytes))
+}
+
+/// The ICC profile of `bytes` taken as `format`, if it has one.
+pub fn icc_of(format: MediaFormat, bytes: &[u8]) -> Option<Vec<u8>> {
+    container::blocks(format, bytes).icc
 }

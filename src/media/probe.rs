@@ -10,6 +10,8 @@ use super::container;
 use super::format::{Handling, MediaFormat};
 use super::hash::md5_hex;
 use super::metadata::{self, PhotoMeta};
+use super::raw;
+use crate::i18n::Localized;
 
 /// Everything learnt about one file.
 #[derive(Debug)]
@@ -73,6 +75,30 @@ impl ProbeError {
     }
 }
 
+impl ProbeError {
+    /// The same words as a message, so people read them in their language.
+    pub fn why(&self) -> Localized {
+        let one = |id, k, v: String| Localized::new(id, &[(k, v)]);
+        match self {
+            ProbeError::Read(e) => one("msg-reason-cannot-read", "cause", e.to_string()),
+            ProbeError::TooBig { size, limit } => Localized::new(
+                "msg-reason-too-big",
+                &[("size", size.to_string()), ("limit", in_mib(limit))],
+            ),
+            ProbeError::Empty => Localized::new("msg-reason-empty", &[]),
+            ProbeError::NotMedia(head) => one("msg-reason-not-media", "head", head.clone()),
+            ProbeError::Unsupported(r) if r.contains("HEIC") => {
+                Localized::new("msg-reason-heic", &[])
+            }
+            ProbeError::Unsupported(r) => one("msg-reason-cannot-process", "cause", r.to_string()),
+            ProbeError::BadHeader { format, message } => Localized::new(
+                "msg-reason-bad-header",
+                &[("format", format.to_string()), ("cause", message.clone())],
+            ),
+        }
+    }
+}
+
 /// A limit in bytes, in MiB when it is whole MiB.
 fn in_mib(limit: &u64) -> String {
     let limit = *limit;
@@ -123,8 +149,13 @@ pub fn probe_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Probe, ProbeError> {
     if bytes.is_empty() {
         return Err(ProbeError::Empty);
     }
-    let format =
-        MediaFormat::sniff(&bytes).ok_or_else(|| ProbeError::NotMedia(describe_head(&bytes)))?;
+    // A RAW is told first: most of them start like a TIFF.
+    let format = match raw::sniff(&bytes) {
+        Some(kind) => MediaFormat::Raw(kind),
+        None => {
+            MediaFormat::sniff(&bytes).ok_or_else(|| ProbeError::NotMedia(describe_head(&bytes)))?
+        }
+    };
     if let Handling::Unsupported(reason) = format.handling() {
         return Err(ProbeError::Unsupported(reason));
     }

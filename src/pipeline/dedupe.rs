@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use super::prepare::Stage;
 use super::scan::Found;
+use crate::i18n::Localized;
 use crate::ledger::{KnownDir, OutputRow, OutputState};
 use crate::record::{Outcome, State};
 
@@ -57,12 +58,12 @@ pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) ->
     if !row.state.delivered() || !(stage.still_there)(&row) {
         return None;
     }
-    let mut o = Outcome::with_reason(
+    let mut o = Outcome::said(
         &found.path,
         State::AlreadyThere,
         match &row.location {
-            Some(l) => format!("already at the target: {l}"),
-            None => "the host already had it".to_string(),
+            Some(l) => Localized::new("msg-reason-already-at", &[("where", l.clone())]),
+            None => Localized::new("msg-reason-host-had-it", &[]),
         },
     );
     o.source_md5 = Some(md5.to_string());
@@ -75,14 +76,34 @@ pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) ->
 
 /// The outcome of a file whose content another file of this run took first.
 pub fn duplicate_in_run(found: &Found, md5: &str, other: &std::path::Path) -> Outcome {
-    let mut o = Outcome::with_reason(
+    let mut o = Outcome::said(
         &found.path,
         State::Duplicate,
-        format!("same content as {} in this run", other.display()),
+        Localized::new(
+            "msg-reason-duplicate",
+            &[("other", other.display().to_string())],
+        ),
     );
     o.source_md5 = Some(md5.to_string());
     o.source_bytes = Some(found.size);
     o.duplicate_of = Some(other.display().to_string());
+    o
+}
+
+/// The outcome of a file whose content another worker (of a shared ledger) is
+/// delivering from another path.
+pub fn duplicate_elsewhere(found: &Found, md5: &str, other: &str, worker: &str) -> Outcome {
+    let mut o = Outcome::said(
+        &found.path,
+        State::Duplicate,
+        Localized::new(
+            "msg-reason-duplicate-elsewhere",
+            &[("other", other.to_string()), ("worker", worker.to_string())],
+        ),
+    );
+    o.source_md5 = Some(md5.to_string());
+    o.source_bytes = Some(found.size);
+    o.duplicate_of = Some(other.to_string());
     o
 }
 

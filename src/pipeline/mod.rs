@@ -12,6 +12,7 @@
 
 mod dedupe;
 mod fields;
+mod pairs;
 mod prepare;
 pub mod scan;
 mod scheduler;
@@ -20,9 +21,10 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{ConfigError, RunPlan, TargetPlan};
+use crate::config::{ConfigError, LedgerPlace, RunPlan, TargetPlan};
 use crate::context::RunContext;
 use crate::deliver::{self, DeliverError, Work};
+use crate::i18n::Messages;
 use crate::ledger::{self, Claims, Ledger, LedgerError};
 use crate::record::{
     HtmlPage, OutcomeSink, Progress, RecordError, Recorder, ReportWriter, Summary,
@@ -80,17 +82,20 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
                 break;
             }
         }
-        scheduler::produce(stage, ctx, |prepared, scanned| {
+        let elsewhere = scheduler::produce(stage, ctx, |prepared, scanned| {
             if tx.blocking_send(Work::File(prepared, scanned)).is_err() {
                 ctx.halt(); // the target has stopped: take no more files
             }
         });
         drop(tx);
         match deliverer.join() {
-            Ok(result) => result.map_err(RunError::from),
+            Ok(result) => result.map(|()| elsewhere).map_err(RunError::from),
             Err(_) => Err(RunError::Panicked),
         }
     });
+    if let Ok(n) = &delivered {
+        rec.left_to_others(*n);
+    }
     // What was delivered is recorded even when the target stopped early.
     let summary = rec.finish(ctx.interrupted());
     delivered?;
@@ -100,28 +105,50 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     Ok(summary)
 }
 
-/// Opens the plan's ledger; an unusable `ledger.path` is the pipeline file's error.
+/// Opens the plan's ledger; an unusable `ledger.path` is the pipeline file's error,
+/// a database that cannot be reached is the run's (exit 3).
 /// A plan or a dry run creates no ledger: without one yet, it asks an empty one.
 fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
-    if !plan.ledger.enabled || (!plan.mode.delivers() && !plan.ledger.path.exists()) {
+    if !plan.ledger.enabled || (!plan.mode.delivers() && !plan.ledger.place.exists()) {
         return Ok(Box::new(ledger::NoLedger));
     }
-    ledger::open(&plan.ledger.path).map_err(|e| {
-        if plan.ledger.explicit {
-            RunError::Config(plan.ledger.error(format!(
-                "cannot use {}: {}",
-                plan.ledger.path.display(),
-                e.kind
-            )))
+    let sharing = ledger::Sharing {
+        roots: plan.scan.roots.clone(),
+        lease: plan.ledger.lease,
+    };
+    open_ledger_at(&plan.ledger.place, sharing).map_err(|e| {
+        if plan.ledger.explicit && !e.kind.unreachable() {
+            RunError::Config(
+                plan.ledger
+                    .error(format!("cannot use {}: {}", plan.ledger.place, e.kind)),
+            )
         } else {
             RunError::Ledger(e)
         }
     })
 }
 
+/// Opens the ledger at a place: a SQLite file, or a shared PostgreSQL database.
+pub fn open_ledger_at(
+    place: &LedgerPlace,
+    sharing: ledger::Sharing,
+) -> Result<Box<dyn Ledger>, LedgerError> {
+    match place {
+        LedgerPlace::File(path) => ledger::open(path),
+        LedgerPlace::Postgres(url) => ledger::open_postgres(url.expose(), &url.shown(), sharing),
+    }
+}
+
 /// The outcome sinks of a run: the progress line, and the report and the page when asked.
 fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
-    let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(plan.verbosity, ctx))];
+    let uploads = matches!(plan.target, TargetPlan::Chevereto(_));
+    let words = Messages::new(plan.lang);
+    let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(
+        plan.verbosity,
+        ctx,
+        words.clone(),
+        uploads,
+    ))];
     if let Some(path) = &plan.report {
         sinks.push(Box::new(ReportWriter::create(path)?));
     }
@@ -130,6 +157,7 @@ fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, 
             path,
             &plan.source,
             target_words(plan),
+            words,
         )));
     }
     Ok(sinks)

@@ -6,13 +6,15 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::dedupe::{already_there, duplicate_in_run, was_pending};
+use super::dedupe::{already_there, duplicate_elsewhere, duplicate_in_run, was_pending};
 use super::fields::FileFields;
+use super::pairs;
 use super::scan::Found;
 use crate::config::RunPlan;
 use crate::config::template::Template;
 use crate::deliver::{Prepared, Ready, Target};
-use crate::ledger::{Claims, FileRow, LedgerReader, OutputRow};
+use crate::i18n::Localized;
+use crate::ledger::{Claims, ContentClaim, FileRow, LedgerReader, OutputRow};
 use crate::media::{Probe, ProbeError, has_media_extension, probe_file};
 use crate::record::{Outcome, State};
 use crate::transform::{self, Output};
@@ -73,13 +75,29 @@ pub fn prepare(stage: &Stage, found: Found) -> Prepared {
 }
 
 fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
-    let fail = |state: State, reason: String| {
-        Prepared::Finished(Outcome::with_reason(&found.path, state, reason), None)
+    let fail = |state: State, why: Localized| {
+        Prepared::Finished(Outcome::said(&found.path, state, why), None)
     };
     // Unchanged files already at the target never get here: see `QuickCheck`.
+    if let Some((why, format)) = pairs::skip_unread(&stage.plan, &found.path) {
+        let mut o = Outcome::said(&found.path, State::Skipped, why);
+        o.format = Some(format.name().to_string());
+        return Prepared::Finished(o, None);
+    }
     let probe = match probe_file(&found.path, stage.plan.max_file_bytes) {
         Ok(p) => p,
-        Err(e) => return fail(probe_state(&e, &found.path), e.to_string()),
+        Err(e) => return fail(probe_state(&e, &found.path), e.why()),
+    };
+    let bytes_read = probe.bytes.len() as u64;
+    let format = probe.format;
+    let probe = match pairs::stand_in(&stage.plan, probe) {
+        Ok(p) => p,
+        Err(why) => {
+            let mut o = Outcome::said(&found.path, State::Skipped, why);
+            o.bytes_read = bytes_read;
+            o.format = Some(format.name().to_string());
+            return Prepared::Finished(o, None);
+        }
     };
     let file_row = FileRow {
         path: found.path.clone(),
@@ -89,19 +107,27 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     };
     // Every outcome from here on read the file whole.
     let read = |mut o: Outcome| {
-        o.bytes_read = probe.bytes.len() as u64;
+        o.bytes_read = bytes_read;
         o
     };
-    let mut pending = false;
-    match stage.ledger.lookup(&stage.target_key, &probe.md5) {
-        Ok(Some(row)) => {
-            pending = was_pending(&row);
-            if let Some(done) = already_there(stage, &found, &probe.md5, row) {
-                return Prepared::Finished(read(done), Some(file_row));
-            }
+    // What the ledger holds of this content; a shared ledger also grants it to this
+    // worker, or says which worker delivers it from another path.
+    let row = match stage
+        .ledger
+        .claim_content(&stage.target_key, &probe.md5, &found.path)
+    {
+        Ok(ContentClaim::Mine(row)) => row.map(|r| *r),
+        Ok(ContentClaim::Held { worker, path }) => {
+            let o = duplicate_elsewhere(&found, &probe.md5, &path, &worker);
+            return Prepared::Finished(read(o), None);
         }
-        Ok(None) => {}
-        Err(e) => return fail(State::Failed, e.to_string()),
+        Err(e) => return fail(State::Failed, cause("msg-reason-ledger", &e)),
+    };
+    let pending = row.as_ref().is_some_and(was_pending);
+    if let Some(row) = row
+        && let Some(done) = already_there(stage, &found, &probe.md5, row)
+    {
+        return Prepared::Finished(read(done), Some(file_row));
     }
     if let Some(other) = stage.claims.claim(&probe.md5, &found.path) {
         let o = duplicate_in_run(&found, &probe.md5, &other);
@@ -128,12 +154,21 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         }
         Err(e) => {
             stage.claims.release([&probe.md5]);
-            let mut o = Outcome::with_reason(&found.path, State::Failed, e.to_string());
+            let mut o = Outcome::said(
+                &found.path,
+                State::Failed,
+                cause("msg-reason-cannot-process", &e),
+            );
             o.source_md5 = Some(probe.md5.clone());
             o.format = Some(probe.format.name().to_string());
             Prepared::Finished(read(o), None)
         }
     }
+}
+
+/// A message whose one argument is an error's own words.
+fn cause(id: &'static str, e: &dyn std::fmt::Display) -> Localized {
+    Localized::new(id, &[("cause", e.to_string())])
 }
 
 /// Files that are not photos are skipped, not failed: they are not the user's

@@ -21,6 +21,8 @@ use super::prepare::{Stage, prepare};
 use super::scan::{self, Event};
 use crate::context::RunContext;
 use crate::deliver::Prepared;
+use crate::i18n::Localized;
+use crate::ledger::Candidate;
 use crate::record::{Outcome, State};
 
 /// What the workers and the quick check send to the caller.
@@ -39,13 +41,16 @@ type Running = Arc<Mutex<HashMap<u64, (PathBuf, Instant)>>>;
 #[derive(Default)]
 struct Counts {
     scanned: AtomicU64,
+    /// Files another worker of a shared ledger holds: theirs to read and deliver.
+    elsewhere: AtomicU64,
     handed_out: AtomicU64,
     fed_all: AtomicBool,
 }
 
 /// Runs scan and the CPU stages, handing each result, with the count of files
-/// scanned so far, to `deliver` on the calling thread.
-pub fn produce(stage: Arc<Stage>, ctx: &RunContext, mut deliver: impl FnMut(Prepared, u64)) {
+/// scanned so far, to `deliver` on the calling thread. Gives the number of files
+/// left to other workers (a shared ledger).
+pub fn produce(stage: Arc<Stage>, ctx: &RunContext, mut deliver: impl FnMut(Prepared, u64)) -> u64 {
     let jobs = stage.plan.jobs;
     let (out_tx, out_rx) = bounded::<Produced>(jobs * 2);
     // A slot per file handed to the pool: at most 2 × jobs are queued or in work.
@@ -75,7 +80,12 @@ pub fn produce(stage: Arc<Stage>, ctx: &RunContext, mut deliver: impl FnMut(Prep
         s.spawn(move || feeder.feed(walk_rx));
         collect(&stage, counts, &running, out_rx, slot_rx, &mut deliver);
     });
+    counts.elsewhere.load(Ordering::SeqCst)
 }
+
+/// Files asked of a shared ledger at once: few enough that workers share out the
+/// end of an archive evenly, many enough that asking costs little.
+const CLAIM_BATCH: usize = 16;
 
 /// The walk, in batches of 64 events, until it ends or the run stops.
 fn walk(stage: &Stage, ctx: &RunContext, counts: &Counts, tx: Sender<Vec<Event>>) {
@@ -114,26 +124,28 @@ impl Feeder<'_> {
         let mut quick = QuickCheck::new(&self.stage);
         let mut known: Vec<Outcome> = Vec::new();
         'walk: for events in walk.iter() {
+            let mut todo: Vec<scan::Found> = Vec::new();
             for ev in events {
-                let found = match ev {
-                    Event::File(found) => found,
+                match ev {
+                    Event::File(found) => match quick.check(&found) {
+                        Some(done) => known.push(done),
+                        None => todo.push(found),
+                    },
                     Event::Skipped { path, reason } => {
                         known.push(Outcome::with_reason(&path, State::Skipped, reason));
-                        continue;
                     }
                     Event::Error { path, reason } => {
                         known.push(Outcome::with_reason(&path, State::Failed, reason));
-                        continue;
                     }
-                };
-                if let Some(done) = quick.check(&found) {
-                    known.push(done);
-                    continue;
                 }
-                if !self.flush(&mut known) || self.slots.send(()).is_err() {
-                    break 'walk;
+            }
+            for chunk in todo.chunks(CLAIM_BATCH) {
+                for found in self.claim(chunk, &mut known) {
+                    if !self.flush(&mut known) || self.slots.send(()).is_err() {
+                        break 'walk;
+                    }
+                    self.spawn(found);
                 }
-                self.spawn(found);
             }
             if !self.flush(&mut known) {
                 break;
@@ -141,6 +153,42 @@ impl Feeder<'_> {
         }
         self.flush(&mut known);
         self.counts.fed_all.store(true, Ordering::SeqCst);
+    }
+
+    /// The files of `chunk` that are this worker's to read; another worker's are
+    /// counted and left alone. A ledger that cannot answer leaves them not started.
+    fn claim(&self, chunk: &[scan::Found], known: &mut Vec<Outcome>) -> Vec<scan::Found> {
+        let files: Vec<Candidate<'_>> = chunk
+            .iter()
+            .map(|f| Candidate {
+                path: &f.path,
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+            })
+            .collect();
+        match self
+            .stage
+            .ledger
+            .claim_paths(&self.stage.target_key, &files)
+        {
+            Ok(granted) => chunk
+                .iter()
+                .zip(granted)
+                .filter_map(|(f, mine)| {
+                    if !mine {
+                        self.counts.elsewhere.fetch_add(1, Ordering::Relaxed);
+                    }
+                    mine.then(|| f.clone())
+                })
+                .collect(),
+            Err(e) => {
+                let why = Localized::new("msg-reason-not-read", &[("cause", e.to_string())]);
+                for f in chunk {
+                    known.push(Outcome::said(&f.path, State::NotStarted, why.clone()));
+                }
+                Vec::new()
+            }
+        }
     }
 
     fn flush(&self, known: &mut Vec<Outcome>) -> bool {
@@ -162,11 +210,8 @@ impl Feeder<'_> {
         self.pool.spawn(move || {
             lock(&running).insert(seq, (found.path.clone(), Instant::now()));
             let prepared = if ctx.stopping() {
-                let reason = "not read: the run was stopped";
-                Prepared::Finished(
-                    Outcome::with_reason(&found.path, State::NotStarted, reason),
-                    None,
-                )
+                let why = Localized::new("msg-reason-not-read-stopped", &[]);
+                Prepared::Finished(Outcome::said(&found.path, State::NotStarted, why), None)
             } else {
                 prepare(&stage, found)
             };
@@ -210,11 +255,9 @@ fn collect(
         for (seq, path) in overdue(running, limit, &abandoned) {
             abandoned.insert(seq);
             let _ = slots.try_recv();
-            let reason = format!(
-                "still not done after {} s (limits.file_seconds); left behind",
-                limit.as_secs_f64()
-            );
-            let o = Outcome::with_reason(&path, State::Failed, reason);
+            let seconds = limit.as_secs_f64().to_string();
+            let why = Localized::new("msg-reason-left-behind", &[("seconds", seconds)]);
+            let o = Outcome::said(&path, State::Failed, why);
             deliver(Prepared::Finished(o, None), scanned());
         }
         let all_in = counts.fed_all.load(Ordering::SeqCst)

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ledger::{Claims, FileRow, Ledger, LedgerError, OutputRow, OutputState, RunId};
+use crate::ledger::{
+    Claims, FileRow, Ledger, LedgerError, OutputKey, OutputRow, OutputState, RunId,
+};
 use crate::media::md5_hex;
 
 pub use html::HtmlPage;
@@ -129,6 +131,11 @@ impl Recorder {
         }
     }
 
+    /// Files that other workers of a shared ledger hold, left to them.
+    pub fn left_to_others(&mut self, files: u64) {
+        self.summary.elsewhere = files;
+    }
+
     /// A word on the run as a whole, for the sinks that show one.
     pub fn status(&mut self, line: &str) {
         for s in &mut self.sinks {
@@ -177,16 +184,17 @@ impl Recorder {
     }
 
     /// Commits rows at once, outside the batch: the `pending` row before an upload
-    /// and the final row when its answer comes, so a kill loses neither.
+    /// and the final row when its answer comes, so a kill loses neither. Gives the
+    /// rows refused because another worker took their content over (a shared ledger).
     pub fn commit_now(
         &mut self,
         files: &[FileRow],
         outputs: &[OutputRow],
-    ) -> Result<(), RecordError> {
-        if let Some(run) = self.run {
-            self.ledger.commit(files, outputs, run)?;
+    ) -> Result<Vec<OutputKey>, RecordError> {
+        match self.run {
+            Some(run) => Ok(self.ledger.commit(files, outputs, run)?),
+            None => Ok(Vec::new()),
         }
-        Ok(())
     }
 
     /// Drops a `pending` row whose upload is known not to have been stored.
@@ -210,6 +218,7 @@ impl Recorder {
         if let Some(run) = self.run
             && (!b.files.is_empty() || !b.outputs.is_empty())
         {
+            // A batched row another worker took over is theirs to record.
             self.ledger.commit(&b.files, &b.outputs, run)?;
         }
         self.claims.release(b.md5s.iter());

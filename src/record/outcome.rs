@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::i18n::{Localized, Messages, english};
+
 /// How a file ended. Every file scanned ends in exactly one state, and each state
 /// has one spelling: the report, the summary, `plan`, `--json`, the ledger and the
 /// exports all use [`State::word`] (the summary prints it with spaces).
@@ -49,11 +51,6 @@ impl State {
             State::NotStarted => "not_started",
         }
     }
-
-    /// For people: the word with spaces ("already there").
-    pub fn words(self) -> String {
-        self.word().replace('_', " ")
-    }
 }
 
 /// One line of the report.
@@ -63,6 +60,9 @@ pub struct Outcome {
     pub state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The reason as a message, for the sinks people read (the report keeps `reason`).
+    #[serde(skip)]
+    pub why: Option<Localized>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +127,7 @@ impl Outcome {
             bytes_read: 0,
             possibly_duplicated: false,
             thumbnail: None,
+            why: None,
         }
     }
 
@@ -134,6 +135,22 @@ impl Outcome {
         let mut o = Outcome::new(path, state);
         o.reason = Some(reason.into());
         o
+    }
+
+    /// An outcome whose reason is a message: English in the report, and each person's
+    /// language where people read it.
+    pub fn said(path: &Path, state: State, why: Localized) -> Outcome {
+        let mut o = Outcome::with_reason(path, state, why.english());
+        o.why = Some(why);
+        o
+    }
+
+    /// The reason in the words of `m` (as written, when it is no message of pixpipe's).
+    pub fn reason_in(&self, m: &Messages) -> Option<String> {
+        match &self.why {
+            Some(why) => Some(m.render(why)),
+            None => self.reason.clone(),
+        }
     }
 }
 
@@ -148,6 +165,8 @@ pub struct Summary {
     pub failed: u64,
     pub not_started: u64,
     pub possibly_duplicated: u64,
+    /// Files other workers of a shared ledger held: read and delivered by them.
+    pub elsewhere: u64,
     /// Bytes of the sources read (files found unchanged by the quick check are not read).
     pub bytes_read: u64,
     /// Bytes written or sent.
@@ -207,32 +226,75 @@ impl Summary {
     /// 1 failed in 4.2 s: 12.0 MiB read, 1.1 MiB sent, 1.4 files/s". States with no file
     /// are left out, except `failed`, which is always said.
     pub fn line(&self) -> String {
+        self.line_in(english())
+    }
+
+    /// [`Summary::line`] in the words of `m`.
+    pub fn line_in(&self, m: &Messages) -> String {
+        let n = |v: u64| [("n", v.to_string())];
         let mut parts = Vec::new();
         for state in State::ALL {
-            let n = self.count(state);
-            if n > 0 || state == State::Failed {
+            let count = self.count(state);
+            if count > 0 || state == State::Failed {
                 parts.push(match state {
-                    State::Written if self.dry_run => format!("would write {n}"),
-                    State::Uploaded if self.dry_run => format!("would upload {n}"),
-                    other => format!("{n} {}", other.words()),
+                    State::Written if self.dry_run => m.text("msg-would-write", &n(count)),
+                    State::Uploaded if self.dry_run => m.text("msg-would-upload", &n(count)),
+                    other => m.text(state_count_id(other), &n(count)),
                 });
             }
         }
         if self.possibly_duplicated > 0 {
-            parts.push(format!("{} possibly duplicated", self.possibly_duplicated));
+            parts.push(m.text("msg-possibly-duplicated", &n(self.possibly_duplicated)));
+        }
+        if self.elsewhere > 0 {
+            parts.push(m.text("msg-files-left-to-others", &n(self.elsewhere)));
         }
         let files: u64 = State::ALL.iter().map(|s| self.count(*s)).sum();
         let secs = self.elapsed_seconds.max(0.001);
-        format!(
-            "{} in {:.1} s: {} read, {} {}, {:.1} files/s",
-            parts.join(", "),
-            self.elapsed_seconds,
-            indicatif::HumanBytes(self.bytes_read),
-            indicatif::HumanBytes(self.bytes_sent),
-            if self.uploaded > 0 { "sent" } else { "written" },
-            files as f64 / secs
+        let verb = if self.uploaded > 0 {
+            "msg-verb-sent"
+        } else {
+            "msg-verb-written"
+        };
+        m.text(
+            "msg-summary",
+            &[
+                ("counts", parts.join(&m.text("msg-list-separator", &[]))),
+                ("seconds", format!("{:.1}", self.elapsed_seconds)),
+                ("read", indicatif::HumanBytes(self.bytes_read).to_string()),
+                ("sent", indicatif::HumanBytes(self.bytes_sent).to_string()),
+                ("verb", m.text(verb, &[])),
+                ("rate", format!("{:.1}", files as f64 / secs)),
+            ],
         )
     }
+}
+
+/// The message of "N in this state", for the summary.
+fn state_count_id(state: State) -> &'static str {
+    match state {
+        State::Written => "msg-state-written",
+        State::Uploaded => "msg-state-uploaded",
+        State::AlreadyThere => "msg-state-already_there",
+        State::Duplicate => "msg-state-duplicate",
+        State::Skipped => "msg-state-skipped",
+        State::Failed => "msg-state-failed",
+        State::NotStarted => "msg-state-not_started",
+    }
+}
+
+/// The state's word for people, in the words of `m`.
+pub fn state_words(state: State, m: &Messages) -> String {
+    let id = match state {
+        State::Written => "msg-word-written",
+        State::Uploaded => "msg-word-uploaded",
+        State::AlreadyThere => "msg-word-already_there",
+        State::Duplicate => "msg-word-duplicate",
+        State::Skipped => "msg-word-skipped",
+        State::Failed => "msg-word-failed",
+        State::NotStarted => "msg-word-not_started",
+    };
+    m.text(id, &[])
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::outcome::state_words;
 use super::{Outcome, OutcomeSink, SinkError, State, Summary};
 use crate::config::Verbosity;
 use crate::context::RunContext;
+use crate::i18n::Messages;
 
 /// Progress in files and bytes, on stderr.
 pub struct Progress {
@@ -22,10 +24,14 @@ pub struct Progress {
     started: Instant,
     last_line: Instant,
     last_status: Option<Instant>,
+    /// The words people read, in their language.
+    words: Messages,
+    /// Whether the files go to a host (the uploader's words) or to a folder.
+    uploads: bool,
 }
 
 impl Progress {
-    pub fn new(verbosity: Verbosity, ctx: &RunContext) -> Progress {
+    pub fn new(verbosity: Verbosity, ctx: &RunContext, words: Messages, uploads: bool) -> Progress {
         let bar = (verbosity != Verbosity::Quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -35,6 +41,9 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
+            if uploads {
+                bar.set_message(words.text("msg-queued", &[]));
+            }
             bar
         });
         Progress {
@@ -47,6 +56,8 @@ impl Progress {
             started: Instant::now(),
             last_line: Instant::now(),
             last_status: None,
+            words,
+            uploads,
         }
     }
 
@@ -66,13 +77,60 @@ impl Progress {
         }
     }
 
+    /// Bytes read and files per second, for the bar.
     fn rate(&self) -> String {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        format!(
-            "{} read, {:.1} files/s",
-            indicatif::HumanBytes(self.bytes),
-            self.done as f64 / secs
+        self.words.text(
+            "msg-rate",
+            &[
+                ("read", indicatif::HumanBytes(self.bytes).to_string()),
+                ("rate", format!("{:.1}", self.done as f64 / secs)),
+            ],
         )
+    }
+
+    /// The progress line without a bar: files done of found, bytes read, the rate; for
+    /// uploads, in the uploader's words.
+    fn progress_line(&self) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let percent = (self.done * 100).checked_div(self.found).unwrap_or(0);
+        let id = if self.uploads {
+            "msg-progress-upload"
+        } else {
+            "msg-progress"
+        };
+        self.words.text(
+            id,
+            &[
+                ("done", self.done.to_string()),
+                ("found", self.found.to_string()),
+                ("percent", percent.to_string()),
+                ("read", indicatif::HumanBytes(self.bytes).to_string()),
+                ("rate", format!("{:.1}", self.done as f64 / secs)),
+            ],
+        )
+    }
+
+    /// The line about one file, when one is said.
+    fn file_line(&self, o: &Outcome) -> Option<String> {
+        let w = &self.words;
+        let path = ("path", o.path.clone());
+        match o.state {
+            State::Failed => {
+                let reason = o
+                    .reason_in(w)
+                    .unwrap_or_else(|| w.text("msg-unknown-error", &[]));
+                Some(w.text("msg-file-failed", &[path, ("reason", reason)]))
+            }
+            _ if self.verbosity == Verbosity::Verbose => {
+                let state = ("state", state_words(o.state, w));
+                Some(match o.reason_in(w) {
+                    Some(r) => w.text("msg-file-state-why", &[path, state, ("reason", r)]),
+                    None => w.text("msg-file-state", &[path, state]),
+                })
+            }
+            _ => None,
+        }
     }
 }
 
@@ -89,23 +147,7 @@ impl OutcomeSink for Progress {
     fn record(&mut self, o: &Outcome) -> Result<(), SinkError> {
         self.done += 1;
         self.bytes += o.source_bytes.unwrap_or(0);
-        let line = match o.state {
-            State::Failed => Some(format!(
-                "pixpipe: {}: failed: {}",
-                o.path,
-                o.reason.as_deref().unwrap_or("unknown error")
-            )),
-            _ if self.verbosity == Verbosity::Verbose => Some(format!(
-                "pixpipe: {}: {}{}",
-                o.path,
-                o.state.words(),
-                o.reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            )),
-            _ => None,
-        };
+        let line = self.file_line(o).map(|l| format!("pixpipe: {l}"));
         if let Some(line) = line
             && (self.verbosity != Verbosity::Quiet || o.state == State::Failed)
         {
@@ -121,12 +163,7 @@ impl OutcomeSink for Progress {
                     && self.last_line.elapsed() >= Duration::from_secs(5)
                 {
                     self.last_line = Instant::now();
-                    self.println(&format!(
-                        "pixpipe: {}/{} files, {}",
-                        self.done,
-                        self.found,
-                        self.rate()
-                    ));
+                    self.println(&format!("pixpipe: {}", self.progress_line()));
                 }
             }
         }

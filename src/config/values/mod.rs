@@ -6,11 +6,13 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod db;
 mod host;
 mod names;
 mod text;
 mod units;
 
+pub use db::*;
 pub use host::*;
 pub use names::*;
 pub use text::*;

@@ -23,6 +23,28 @@ pub enum Filter {
     Lanczos3,
 }
 
+/// What becomes of camera RAW files (`input.raw`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPolicy {
+    /// Skip a RAW whose JPEG or HEIC sibling is in the scan; deliver a lone one from its preview.
+    #[default]
+    Sibling,
+    /// Deliver every RAW from its embedded preview, sibling or not.
+    Preview,
+    /// Skip every RAW.
+    Skip,
+}
+
+/// What becomes of a Live Photo's short video beside its still (`input.live_photos`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LivePhotos {
+    #[default]
+    Skip,
+    Keep,
+}
+
 /// Whether JPEGs may be shrunk by the decoder (much faster, visually the same).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -116,6 +138,17 @@ named!(Filter {
     Mitchell => "mitchell",
     Gaussian => "gaussian",
     Lanczos3 => "lanczos3",
+});
+
+named!(RawPolicy {
+    Sibling => "sibling",
+    Preview => "preview",
+    Skip => "skip",
+});
+
+named!(LivePhotos {
+    Skip => "skip",
+    Keep => "keep",
 });
 
 named!(DecodeMode {

@@ -218,7 +218,16 @@ impl Session<'_> {
         pending.source_path = sent.source_path.clone();
         pending.output_md5 = sent.output_md5.clone();
         pending.title = Some(sent.title.clone());
-        self.rec.commit_now(&[], &[pending])?;
+        if !self.rec.commit_now(&[], &[pending])?.is_empty() {
+            // This worker's lease ran out and another worker holds the content now.
+            sent.outcome.state = State::Duplicate;
+            sent.outcome.reason = Some(
+                "not sent: another worker took this content over (this worker's lease ran out)"
+                    .into(),
+            );
+            self.rec.outcome(&sent.outcome)?;
+            return Ok(None);
+        }
         Ok(Some(sent))
     }
 
@@ -293,7 +302,8 @@ impl Session<'_> {
                 row.delete_url = s.delete_url;
                 row.remote_id = s.id;
                 row.remote_md5 = s.md5;
-                self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
+                let lost = self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
+                taken_over(&mut o, &lost);
                 true
             }
             Answer::Duplicate => {
@@ -301,7 +311,8 @@ impl Session<'_> {
                 o.reason =
                     Some("the host already had these bytes (it returns no URL for them)".into());
                 row.state = OutputState::AlreadyThere;
-                self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
+                let lost = self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
+                taken_over(&mut o, &lost);
                 true
             }
             Answer::Fatal(why) => {
@@ -334,6 +345,19 @@ impl Session<'_> {
         drop(permit);
         self.rec.release(flight.source_md5);
         Ok(self.rec.outcome(&o)?)
+    }
+}
+
+/// A delivered file whose row another worker owns now: its lease ran out while it was
+/// sent, and the other worker sends the file too. The report keeps this answer.
+fn taken_over(o: &mut Outcome, lost: &[crate::ledger::OutputKey]) {
+    if !lost.is_empty() {
+        o.possibly_duplicated = true;
+        o.warnings.push(
+            "another worker took this file over while it was sent (this worker's lease ran out): \
+             the host may hold it twice, and the ledger keeps the other worker's row"
+                .into(),
+        );
     }
 }
 

@@ -15,6 +15,8 @@ use super::{Outcome, OutcomeSink, SinkError, State, Summary};
 pub use entry::Entry;
 pub use page::{Head, write_page};
 
+use crate::i18n::Messages;
+
 /// The page of one run, written when the run ends.
 ///
 /// It keeps a few fields of each outcome, and its thumbnail (a few KB: 160 px wide,
@@ -24,12 +26,13 @@ pub struct HtmlPage {
     path: PathBuf,
     head: Head,
     entries: Vec<Entry>,
+    words: Messages,
 }
 
 impl HtmlPage {
     /// A page for `path`, about the pipeline `pipeline` delivering to `target` (a folder
     /// or the host's URL: never anything holding the key).
-    pub fn new(path: &Path, pipeline: &Path, target: String) -> HtmlPage {
+    pub fn new(path: &Path, pipeline: &Path, target: String, words: Messages) -> HtmlPage {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         HtmlPage {
             path,
@@ -41,6 +44,7 @@ impl HtmlPage {
                 facts: Vec::new(),
             },
             entries: Vec::new(),
+            words,
         }
     }
 
@@ -62,8 +66,8 @@ impl OutcomeSink for HtmlPage {
             .iter()
             .map(|s| (s.word().to_string(), summary.count(*s)))
             .collect();
-        self.head.facts = facts(summary);
-        write_page(&self.path, &self.head, &self.entries).map_err(|source| SinkError {
+        self.head.facts = facts(summary, &self.words);
+        write_page(&self.path, &self.head, &self.entries, &self.words).map_err(|source| SinkError {
             path: self.path.clone(),
             source,
         })
@@ -71,38 +75,43 @@ impl OutcomeSink for HtmlPage {
 }
 
 /// Time, bytes and rate, as the summary line gives them.
-fn facts(s: &Summary) -> Vec<(String, String)> {
+fn facts(s: &Summary, m: &Messages) -> Vec<(String, String)> {
+    let w = |id: &str| m.text(id, &[]);
     let files: u64 = State::ALL.iter().map(|st| s.count(*st)).sum();
     let secs = s.elapsed_seconds.max(0.001);
+    let seconds = format!("{:.1}", s.elapsed_seconds);
+    let rate = format!("{:.1}", files as f64 / secs);
     let mut facts = vec![
-        ("time".to_string(), format!("{:.1} s", s.elapsed_seconds)),
         (
-            "bytes read".to_string(),
+            w("msg-page-time"),
+            m.text("msg-page-seconds", &[("seconds", seconds)]),
+        ),
+        (
+            w("msg-page-read"),
             indicatif::HumanBytes(s.bytes_read).to_string(),
         ),
         (
-            if s.uploaded > 0 {
-                "bytes sent"
+            w(if s.uploaded > 0 {
+                "msg-page-sent"
             } else {
-                "bytes written"
-            }
-            .to_string(),
+                "msg-page-written"
+            }),
             indicatif::HumanBytes(s.bytes_sent).to_string(),
         ),
         (
-            "rate".to_string(),
-            format!("{:.1} files/s", files as f64 / secs),
+            w("msg-page-rate"),
+            m.text("msg-page-rate-value", &[("rate", rate)]),
         ),
     ];
     if s.possibly_duplicated > 0 {
         let n = s.possibly_duplicated.to_string();
-        facts.push(("possibly duplicated".to_string(), n));
+        facts.push((w("msg-page-possibly-duplicated"), n));
     }
     if s.dry_run {
-        facts.push(("dry run".to_string(), "nothing was delivered".to_string()));
+        facts.push((w("msg-page-dry-run"), w("msg-page-nothing-delivered")));
     }
     if let Some(why) = &s.fatal {
-        facts.push(("stopped".to_string(), why.clone()));
+        facts.push((w("msg-page-stopped"), why.clone()));
     }
     facts
 }

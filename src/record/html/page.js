@@ -4,12 +4,14 @@
 (function () {
   var PAGE = 120;
   var data = JSON.parse(document.getElementById("data").textContent);
+  // The page's words, in the run's language (pixpipe writes them beside the data).
+  var W = JSON.parse(document.getElementById("words").textContent);
   var SECTIONS = [
-    { id: "delivered", title: "Delivered", states: ["written", "uploaded"], grid: true },
-    { id: "there", title: "Already there and duplicates", states: ["already_there", "duplicate"] },
-    { id: "failed", title: "Failed", states: ["failed"] },
-    { id: "skipped", title: "Skipped", states: ["skipped"] },
-    { id: "not_started", title: "Not started", states: ["not_started", "pending"] }
+    { id: "delivered", title: W.delivered, states: ["written", "uploaded"], grid: true },
+    { id: "there", title: W.there, states: ["already_there", "duplicate"] },
+    { id: "failed", title: W.failed, states: ["failed"] },
+    { id: "skipped", title: W.skipped, states: ["skipped"] },
+    { id: "not_started", title: W.not_started, states: ["not_started", "pending"] }
   ];
   var ICON = '<svg viewBox="0 0 160 107" role="img" aria-label="video or other file, not shown">' +
     '<rect width="160" height="107" fill="#888" opacity=".25"/>' +
@@ -41,14 +43,14 @@
   function links(e) {
     var p = el("p", "links");
     (e.links || []).forEach(function (l) {
-      var a = el("a", null, l.label);
+      var a = el("a", null, W.links[l.label] || l.label);
       a.href = l.href;
       p.appendChild(a);
     });
     return p;
   }
   function dup(e, into) {
-    if (e.dup) { into.appendChild(el("span", "dup", "possibly duplicated")); }
+    if (e.dup) { into.appendChild(el("span", "dup", W.dup)); }
   }
   function card(e) {
     var c = el("li", "row card");
@@ -113,7 +115,7 @@
       sec.appendChild(h);
       var list = el("ul", s.grid ? "grid" : "list");
       sec.appendChild(list);
-      var more = el("button", "more", "Show more");
+      var more = el("button", "more", W.more);
       more.type = "button";
       var shown = 0;
       more.onclick = function () {
@@ -132,7 +134,8 @@
       root.appendChild(sec);
       more.onclick();
     });
-    document.getElementById("shown").textContent = total + " of " + data.length + " files shown";
+    document.getElementById("shown").textContent =
+      W.shown.replace("{shown}", total).replace("{total}", data.length);
   }
   function fromFragment() {
     var m = /(?:^#|&)filter=([^&]*)/.exec(location.hash);

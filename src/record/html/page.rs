@@ -7,6 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::Entry;
+use crate::i18n::Messages;
 
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
@@ -30,8 +31,13 @@ pub struct Head {
     pub facts: Vec<(String, String)>,
 }
 
-/// Writes the page for `head` and `entries` to `path`, atomically.
-pub fn write_page(path: &Path, head: &Head, entries: &[Entry]) -> std::io::Result<()> {
+/// Writes the page for `head` and `entries` to `path`, atomically, in the words of `m`.
+pub fn write_page(
+    path: &Path,
+    head: &Head,
+    entries: &[Entry],
+    m: &Messages,
+) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -39,8 +45,9 @@ pub fn write_page(path: &Path, head: &Head, entries: &[Entry]) -> std::io::Resul
     std::fs::create_dir_all(folder)?;
     let tmp = temp_builder().tempfile_in(folder)?;
     let mut out = BufWriter::new(tmp.as_file());
-    write_head(&mut out, head)?;
+    write_head(&mut out, head, m)?;
     write_data(&mut out, entries)?;
+    write_words(&mut out, m)?;
     write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n")?;
     out.flush()?;
     drop(out);
@@ -62,39 +69,76 @@ fn temp_builder() -> tempfile::Builder<'static, 'static> {
     b
 }
 
-fn write_head(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+/// The words the script shows, as JSON beside the data.
+fn write_words(out: &mut impl Write, m: &Messages) -> std::io::Result<()> {
+    let w = |id: &str| m.text(id, &[]);
+    let words = serde_json::json!({
+        "delivered": w("msg-page-delivered"),
+        "there": w("msg-page-there"),
+        "failed": w("msg-page-failed"),
+        "skipped": w("msg-page-skipped"),
+        "not_started": w("msg-page-not-started"),
+        "more": w("msg-page-show-more"),
+        "dup": w("msg-page-possibly-duplicated"),
+        "links": {
+            "viewer": w("msg-page-link-viewer"),
+            "image": w("msg-page-link-image"),
+            "file": w("msg-page-link-file"),
+        },
+        "shown": m.text(
+            "msg-page-shown",
+            &[("shown", "{shown}".into()), ("total", "{total}".into())]
+        ),
+    });
+    let json = serde_json::to_string(&words).unwrap_or_default();
+    writeln!(
+        out,
+        "<script type=\"application/json\" id=\"words\">{}</script>",
+        json.replace('<', "\\u003c")
+    )
+}
+
+/// A state's word for people ("already there", "已在目标中").
+fn state_word(state: &str, m: &Messages) -> String {
+    m.text(&format!("msg-word-{state}"), &[])
+}
+
+fn write_head(out: &mut impl Write, head: &Head, m: &Messages) -> std::io::Result<()> {
     let title = match &head.pipeline {
         Some(p) => format!("{}: {}", head.heading, file_name(p)),
         None => head.heading.clone(),
     };
     write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
+        m.lang().tag(),
         escape(&title),
         escape(&title)
     )?;
     if let Some(p) = &head.pipeline {
-        writeln!(out, "<p>pipeline <code>{}</code></p>", escape(p))?;
+        let label = m.text("msg-page-pipeline", &[]);
+        writeln!(out, "<p>{} <code>{}</code></p>", escape(&label), escape(p))?;
     }
     for t in &head.targets {
-        writeln!(out, "<p>target <code>{}</code></p>", escape(t))?;
+        let label = m.text("msg-page-target", &[]);
+        writeln!(out, "<p>{} <code>{}</code></p>", escape(&label), escape(t))?;
     }
-    write_summary(out, head)?;
+    write_summary(out, head, m)?;
     writeln!(out, "</header>")?;
-    write_controls(out, head)
+    write_controls(out, head, m)
 }
 
 /// The counts and facts, as a list a screen reader reads in order.
-fn write_summary(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+fn write_summary(out: &mut impl Write, head: &Head, m: &Messages) -> std::io::Result<()> {
     writeln!(out, "<dl class=\"summary\">")?;
     for (state, n) in &head.counts {
         writeln!(
             out,
             "<div><dt>{}</dt><dd data-count=\"{}\">{n}</dd></div>",
-            escape(&state.replace('_', " ")),
+            escape(&state_word(state, m)),
             escape(state)
         )?;
     }
@@ -110,20 +154,22 @@ fn write_summary(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
 }
 
 /// The filter box and a toggle per state that has files.
-fn write_controls(out: &mut impl Write, head: &Head) -> std::io::Result<()> {
+fn write_controls(out: &mut impl Write, head: &Head, m: &Messages) -> std::io::Result<()> {
     writeln!(
         out,
         "<main>\n<form class=\"controls\" role=\"search\" onsubmit=\"return false\">\n\
-         <label for=\"filter\">Filter by name, title or reason</label>\n\
+         <label for=\"filter\">{}</label>\n\
          <input type=\"search\" id=\"filter\" autocomplete=\"off\">\n\
-         <fieldset><legend>Show</legend>"
+         <fieldset><legend>{}</legend>",
+        escape(&m.text("msg-page-filter", &[])),
+        escape(&m.text("msg-page-states", &[]))
     )?;
     for (state, n) in head.counts.iter().filter(|(_, n)| *n > 0) {
         writeln!(
             out,
             "<label class=\"toggle\"><input type=\"checkbox\" name=\"state\" value=\"{}\" checked> {} ({n})</label>",
             escape(state),
-            escape(&state.replace('_', " "))
+            escape(&state_word(state, m))
         )?;
     }
     writeln!(
@@ -229,7 +275,7 @@ mod tests {
             })
             .collect();
         let path = dir.path().join("page.html");
-        write_page(&path, &Head::default(), &entries).unwrap();
+        write_page(&path, &Head::default(), &entries, crate::i18n::english()).unwrap();
         let size = std::fs::metadata(&path).unwrap().len();
         eprintln!(
             "10,000 files: page of {size} bytes (thumbnail {} bytes)",

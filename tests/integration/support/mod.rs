@@ -6,6 +6,7 @@
 
 pub mod chevereto;
 pub mod fixtures;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,6 +15,10 @@ use std::process::{Command, Output};
 pub fn pixpipe() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pixpipe"));
     c.env_remove("CHEVERETO_API_KEY");
+    // English whatever this machine's locale: tests that want another language say so.
+    for var in ["PIXPIPE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"] {
+        c.env_remove(var);
+    }
     c
 }
 

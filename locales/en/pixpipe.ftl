@@ -1,0 +1,133 @@
+# pixpipe's messages for people, in English. Every id here exists in
+# zh-CN/pixpipe.ftl too, with the same placeholders (a unit test checks).
+
+## The summary of a run
+
+msg-state-written = { $n } written
+msg-state-uploaded = { $n } uploaded
+msg-state-already_there = { $n } already there
+msg-state-duplicate = { $n } duplicate
+msg-state-skipped = { $n } skipped
+msg-state-failed = { $n } failed
+msg-state-not_started = { $n } not started
+msg-would-write = would write { $n }
+msg-would-upload = would upload { $n }
+msg-possibly-duplicated = { $n } possibly duplicated
+msg-files-left-to-others = { $n ->
+    [one] { $n } file left to another worker
+   *[other] { $n } left to other workers
+}
+msg-list-separator = {", "}
+msg-summary = { $counts } in { $seconds } s: { $read } read, { $sent } { $verb }, { $rate } files/s
+msg-verb-sent = sent
+msg-verb-written = written
+msg-see-report = {" "}— see the report
+msg-see-file = {" "}— see { $file }
+msg-stopped = stopped: { $why }
+msg-interrupted = interrupted; finished files are recorded, run again to go on
+msg-done-uploaded = Upload complete.
+msg-done-nothing-uploaded = No file was uploaded.
+msg-some-failed = Note: some files could not be uploaded.
+msg-see-errors = See the error report for more information.
+
+## What a run would do (`pixpipe plan`)
+
+msg-plan-new = new:            { $n } ({ $bytes })
+msg-plan-already-there = already there:  { $n }
+msg-plan-duplicate = duplicate:      { $n }
+msg-plan-skipped = skipped:        { $n }
+msg-plan-failed = failed:         { $n }
+
+## The progress line, and the lines about single files
+
+msg-progress = { $done }/{ $found } files, { $read } read, { $rate } files/s
+msg-progress-upload = { $done }/{ $found } files ({ $percent }%), { $read } read, { $rate } files/s
+msg-rate = { $read } read, { $rate } files/s
+msg-queued = queued for upload
+msg-file-failed = { $path }: failed: { $reason }
+msg-file-state = { $path }: { $state }
+msg-file-state-why = { $path }: { $state } ({ $reason })
+msg-unknown-error = unknown error
+msg-word-written = written
+msg-word-uploaded = uploaded
+msg-word-already_there = already there
+msg-word-duplicate = duplicate
+msg-word-skipped = skipped
+msg-word-failed = failed
+msg-word-pending = pending
+msg-word-not_started = not started
+
+## Why a file ended as it did
+
+msg-reason-not-media = not a supported image or video (content starts with { $head })
+msg-reason-cannot-read = cannot read: { $cause }
+msg-reason-too-big = file is { $size } bytes, over limits.max_file_mib ({ $limit })
+msg-reason-empty = empty file
+msg-reason-heic = HEIC is not accepted by image hosts; convert it first
+msg-reason-bad-header = unreadable { $format } header: { $cause }
+msg-reason-cannot-process = { $cause }
+msg-reason-duplicate = same content as { $other } in this run
+msg-reason-duplicate-elsewhere = same content as { $other }, which worker { $worker } is delivering
+msg-reason-already-at = already at the target: { $where }
+msg-reason-host-had-it = the host already had it
+msg-reason-left-behind = still not done after { $seconds } s (limits.file_seconds); left behind
+msg-reason-not-read-stopped = not read: the run was stopped
+msg-reason-not-read = not read: { $cause }
+msg-reason-raw-of = raw of { $photo }
+msg-reason-raw-skip = camera RAW (input.raw: skip)
+msg-reason-raw-no-preview = camera RAW with no embedded JPEG preview to deliver
+msg-reason-raw-small-preview = camera RAW whose largest preview ({ $width }x{ $height }) is narrower than resize.width { $target }
+msg-reason-live-photo = the video of Live Photo { $photo } (input.live_photos: keep delivers it)
+msg-reason-ledger = { $cause }
+
+## The pipeline file
+
+msg-config-error = { $error }
+msg-rule-two-targets = target: give either target.dir or target.chevereto, not both
+msg-rule-no-target = target: add target.dir or target.chevereto
+msg-rule-no-input = input.paths: list at least one folder or file
+msg-rule-urls-need-chevereto = input.urls: URLs can only be sent to a chevereto target
+msg-rule-two-ledgers = ledger: give either ledger.path or ledger.url, not both
+
+## The page of a run
+
+msg-page-delivered = Delivered
+msg-page-there = Already there and duplicates
+msg-page-failed = Failed
+msg-page-skipped = Skipped
+msg-page-not-started = Not started
+msg-page-show-more = Show more
+msg-page-filter = Filter by name, title or reason
+msg-page-states = Show
+msg-page-shown = { $shown } of { $total } files shown
+msg-page-time = time
+msg-page-seconds = { $seconds } s
+msg-page-read = bytes read
+msg-page-sent = bytes sent
+msg-page-written = bytes written
+msg-page-rate = rate
+msg-page-rate-value = { $rate } files/s
+msg-page-pipeline = pipeline
+msg-page-target = target
+msg-page-files = files
+msg-page-bytes = bytes
+msg-page-possibly-duplicated = possibly duplicated
+msg-page-dry-run = dry run
+msg-page-nothing-delivered = nothing was delivered
+msg-page-stopped = stopped
+
+msg-page-link-viewer = viewer
+msg-page-link-image = image
+msg-page-link-file = file
+
+## The command line's help
+
+msg-help-about = Resize photo archives and publish them exactly once.
+msg-help-run = Run a pipeline file.
+msg-help-plan = Show what a run would do: new, already there, duplicates, skipped.
+msg-help-check = Check a pipeline file and show it as read (secrets as ***).
+msg-help-inspect = Show what pixpipe reads from files: format, size, title, date, orientation, hashes.
+msg-help-upload = Upload files to a host without a pipeline file.
+msg-help-ledger = Look into the ledger: what was sent where.
+msg-help-bench = Measure resize speed and quality on your photos or generated ones.
+msg-help-lang = Language of the messages: en or zh-CN (default: PIXPIPE_LANG, then LC_ALL, LC_MESSAGES, LANG).

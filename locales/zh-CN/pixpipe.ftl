@@ -1,0 +1,130 @@
+# pixpipe 面向用户的提示（简体中文）。每条都与 en/pixpipe.ftl 一一对应，
+# 占位符相同（由单元测试检查）。上传相关的说法沿用图床上传页的用语。
+
+## 运行结束时的汇总
+
+msg-state-written = 已写入 { $n } 个
+msg-state-uploaded = 已上传 { $n } 个
+msg-state-already_there = { $n } 个已在目标中
+msg-state-duplicate = { $n } 个内容重复
+msg-state-skipped = 跳过 { $n } 个
+msg-state-failed = 失败 { $n } 个
+msg-state-not_started = { $n } 个未开始
+msg-would-write = 将写入 { $n } 个
+msg-would-upload = 将上传 { $n } 个
+msg-possibly-duplicated = { $n } 个可能重复
+msg-files-left-to-others = { $n } 个文件由其他工作进程处理
+msg-list-separator = ，
+msg-summary = { $counts }，用时 { $seconds } 秒：读取 { $read }，{ $verb } { $sent }，每秒 { $rate } 个文件
+msg-verb-sent = 发送
+msg-verb-written = 写入
+msg-see-report = ——详见报告
+msg-see-file = ——详见 { $file }
+msg-stopped = 发生了某些错误,系统无法处理您的请求。{ $why }
+msg-interrupted = 已中断；已完成的文件都已记录，再次运行即可继续
+msg-done-uploaded = 上传完毕
+msg-done-nothing-uploaded = 没有 文件被上传
+msg-some-failed = 注意:部分文件无法上传。
+msg-see-errors = 检查 错误报告 更多信息.
+
+## 预览一次运行（pixpipe plan）
+
+msg-plan-new = 新文件：    { $n }（{ $bytes }）
+msg-plan-already-there = 已在目标中：{ $n }
+msg-plan-duplicate = 内容重复：  { $n }
+msg-plan-skipped = 跳过：      { $n }
+msg-plan-failed = 失败：      { $n }
+
+## 进度行与单个文件的提示
+
+msg-progress = 已处理 { $done }/{ $found } 个文件，读取 { $read }，每秒 { $rate } 个
+msg-progress-upload = 上传 { $done } 文件 ({ $percent }% 完成)，共 { $found } 个，读取 { $read }，每秒 { $rate } 个
+msg-rate = 读取 { $read }，每秒 { $rate } 个
+msg-queued = 队列上传中. 顷刻间便能完成.
+msg-file-failed = { $path }：失败：{ $reason }
+msg-file-state = { $path }：{ $state }
+msg-file-state-why = { $path }：{ $state }（{ $reason }）
+msg-unknown-error = 未知错误
+msg-word-written = 已写入
+msg-word-uploaded = 已上传
+msg-word-already_there = 已在目标中
+msg-word-duplicate = 内容重复
+msg-word-skipped = 已跳过
+msg-word-failed = 失败
+msg-word-pending = 结果未知
+msg-word-not_started = 未开始
+
+## 文件为何如此结束
+
+msg-reason-not-media = 不是支持的图片或视频（文件开头为 { $head }）
+msg-reason-cannot-read = 无法读取：{ $cause }
+msg-reason-too-big = 文件大小为 { $size } 字节，超过了 limits.max_file_mib（{ $limit }）
+msg-reason-empty = 空文件
+msg-reason-heic = 图床不接受 HEIC 格式，请先转换
+msg-reason-bad-header = 无法读取 { $format } 文件头：{ $cause }
+msg-reason-cannot-process = 无法处理：{ $cause }
+msg-reason-duplicate = 与本次运行中的 { $other } 内容相同
+msg-reason-duplicate-elsewhere = 与 { $other } 内容相同，该文件正由工作进程 { $worker } 处理
+msg-reason-already-at = 已在目标中：{ $where }
+msg-reason-host-had-it = 图床上已有此文件
+msg-reason-left-behind = 超过 { $seconds } 秒仍未完成（limits.file_seconds），已放弃
+msg-reason-not-read-stopped = 未读取：运行已停止
+msg-reason-not-read = 未读取：{ $cause }
+msg-reason-raw-of = { $photo } 的 RAW 原片
+msg-reason-raw-skip = 相机 RAW 文件（input.raw: skip）
+msg-reason-raw-no-preview = 相机 RAW 文件中没有可用的内嵌 JPEG 预览图
+msg-reason-raw-small-preview = 相机 RAW 文件的最大预览图（{ $width }x{ $height }）窄于 resize.width { $target }
+msg-reason-live-photo = 实况照片 { $photo } 的视频部分（设置 input.live_photos: keep 可一并发送）
+msg-reason-ledger = 记录库出错：{ $cause }
+
+## 流水线文件
+
+msg-config-error = 流水线文件有误：{ $error }
+msg-rule-two-targets = target：target.dir 与 target.chevereto 只能写一个
+msg-rule-no-target = target：请写上 target.dir 或 target.chevereto
+msg-rule-no-input = input.paths：至少列出一个文件夹或文件
+msg-rule-urls-need-chevereto = input.urls：网址只能发送到 chevereto 目标
+msg-rule-two-ledgers = ledger：ledger.path 与 ledger.url 只能写一个
+
+## 运行结果页面
+
+msg-page-delivered = 已发送
+msg-page-there = 已在目标中及内容重复
+msg-page-failed = 失败
+msg-page-skipped = 已跳过
+msg-page-not-started = 未开始
+msg-page-show-more = 显示更多
+msg-page-filter = 按文件名、标题或原因筛选
+msg-page-states = 状态
+msg-page-shown = 显示 { $shown } / { $total } 个文件
+msg-page-time = 用时
+msg-page-seconds = { $seconds } 秒
+msg-page-read = 读取字节
+msg-page-sent = 发送字节
+msg-page-written = 写入字节
+msg-page-rate = 速度
+msg-page-rate-value = 每秒 { $rate } 个文件
+msg-page-pipeline = 流水线
+msg-page-target = 目标
+msg-page-files = 文件数
+msg-page-bytes = 字节数
+msg-page-possibly-duplicated = 可能重复
+msg-page-dry-run = 试运行
+msg-page-nothing-delivered = 没有发送任何文件
+msg-page-stopped = 已停止
+
+msg-page-link-viewer = 查看页
+msg-page-link-image = 图片
+msg-page-link-file = 文件
+
+## 命令行帮助
+
+msg-help-about = 缩放照片档案，并且每张只发布一次。
+msg-help-run = 运行一个流水线文件。
+msg-help-plan = 预览一次运行：新文件、已在目标中、内容重复、跳过。
+msg-help-check = 检查流水线文件并按读取结果显示（密钥显示为 ***）。
+msg-help-inspect = 显示 pixpipe 从文件中读到的内容：格式、尺寸、标题、日期、方向、哈希。
+msg-help-upload = 不用流水线文件，直接把文件上传到图床。
+msg-help-ledger = 查看记录库：什么文件发送到了哪里。
+msg-help-bench = 用你的照片或生成的照片测量缩放速度与质量。
+msg-help-lang = 提示语言：en 或 zh-CN（默认依次取 PIXPIPE_LANG、LC_ALL、LC_MESSAGES、LANG）。
