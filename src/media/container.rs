@@ -3,14 +3,18 @@
 //! Each walker is bounds-checked at every step and gives up quietly on
 //! nonsense: a broken metadata block must never cost the user the photo.
 
+use std::borrow::Cow;
+
 use super::format::MediaFormat;
 
 /// The raw metadata blocks of one file; each is optional and unparsed.
 #[derive(Debug, Default, Clone)]
 pub struct Blocks<'a> {
     /// A TIFF structure ("II*\0" or "MM\0*" first), as kamadak-exif reads it.
-    pub exif: Option<&'a [u8]>,
-    pub xmp: Option<&'a [u8]>,
+    /// Borrowed from the file where it lies in one piece, owned where the container
+    /// splits it (HEIF extents).
+    pub exif: Option<Cow<'a, [u8]>>,
+    pub xmp: Option<Cow<'a, [u8]>>,
     /// IPTC-IIM records (from a Photoshop 8BIM 0x0404 resource).
     pub iptc: Option<&'a [u8]>,
     /// The ICC profile, reassembled from its chunks.
@@ -26,9 +30,9 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
         MediaFormat::Png => png_blocks(bytes),
         MediaFormat::Webp => webp_blocks(bytes),
         MediaFormat::Tiff => Blocks {
-            exif: Some(bytes),
+            exif: Some(bytes.into()),
             // Scanning software keeps captions in these two IFD0 tags, not in EXIF.
-            xmp: tiff_ifd0_value(bytes, 700),
+            xmp: tiff_ifd0_value(bytes, 700).map(Cow::Borrowed),
             iptc: tiff_ifd0_value(bytes, 33723),
             ..Blocks::default()
         },
@@ -39,7 +43,7 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
         // A TIFF-based RAW holds its EXIF as a TIFF does; the others, in their preview.
         MediaFormat::Raw(_) if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") => {
             Blocks {
-                exif: Some(bytes),
+                exif: Some(bytes.into()),
                 ..Blocks::default()
             }
         }
@@ -47,6 +51,16 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
             Some(e) => jpeg_blocks(&bytes[e.start..e.end]),
             None => Blocks::default(),
         },
+        #[cfg(feature = "heic")]
+        MediaFormat::Heic => {
+            let m = super::heif::metadata(bytes);
+            Blocks {
+                exif: m.exif.map(Cow::Owned),
+                xmp: m.xmp.map(Cow::Owned),
+                icc: m.icc,
+                ..Blocks::default()
+            }
+        }
         _ => Blocks::default(),
     }
 }
@@ -110,10 +124,10 @@ fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
     for (marker, payload) in jpeg_segments(b) {
         match marker {
             0xE1 if out.exif.is_none() && payload.starts_with(EXIF_PREFIX) => {
-                out.exif = Some(&payload[EXIF_PREFIX.len()..]);
+                out.exif = Some(payload[EXIF_PREFIX.len()..].into());
             }
             0xE1 if out.xmp.is_none() && payload.starts_with(XMP_PREFIX) => {
-                out.xmp = Some(&payload[XMP_PREFIX.len()..]);
+                out.xmp = Some(payload[XMP_PREFIX.len()..].into());
             }
             0xED if out.iptc.is_none() && payload.starts_with(PHOTOSHOP_PREFIX) => {
                 out.iptc = photoshop_iptc(&payload[PHOTOSHOP_PREFIX.len()..]);
@@ -226,9 +240,9 @@ fn png_blocks(b: &[u8]) -> Blocks<'_> {
             break;
         };
         match kind {
-            b"eXIf" => out.exif = Some(data),
+            b"eXIf" => out.exif = Some(data.into()),
             b"iTXt" if data.starts_with(b"XML:com.adobe.xmp\0") => {
-                out.xmp = itxt_uncompressed_text(data);
+                out.xmp = itxt_uncompressed_text(data).map(Cow::Borrowed);
             }
             b"acTL" => out.animated = true,
             b"IEND" => break,
@@ -263,8 +277,8 @@ fn webp_blocks(b: &[u8]) -> Blocks<'_> {
             break;
         };
         match kind {
-            b"EXIF" => out.exif = Some(data.strip_prefix(EXIF_PREFIX).unwrap_or(data)),
-            b"XMP " => out.xmp = Some(data),
+            b"EXIF" => out.exif = Some(data.strip_prefix(EXIF_PREFIX).unwrap_or(data).into()),
+            b"XMP " => out.xmp = Some(data.into()),
             b"ICCP" => out.icc = Some(data.to_vec()),
             b"VP8X" => out.animated = data.first().is_some_and(|f| f & 0x02 != 0),
             b"ANIM" => out.animated = true,
@@ -340,7 +354,7 @@ mod tests {
         t.extend(xmp);
         t.extend(iptc);
         let b = blocks(MediaFormat::Tiff, &t);
-        assert_eq!(b.xmp, Some(&xmp[..]));
+        assert_eq!(b.xmp.as_deref(), Some(&xmp[..]));
         assert_eq!(b.iptc, Some(&iptc[..]));
         let meta = super::super::metadata::read(&b);
         assert_eq!(
@@ -366,8 +380,8 @@ mod tests {
         f.extend(segment(0xDA, b"scan"));
         f.extend(segment(0xE1, b"Exif\0\0MM\0*late"));
         let b = blocks(MediaFormat::Jpeg, &f);
-        assert_eq!(b.exif, Some(&b"II*\0rest"[..]));
-        assert_eq!(b.xmp, Some(&b"<x/>"[..]));
+        assert_eq!(b.exif.as_deref(), Some(&b"II*\0rest"[..]));
+        assert_eq!(b.xmp.as_deref(), Some(&b"<x/>"[..]));
     }
 
     #[test]

@@ -84,7 +84,10 @@ impl MediaFormat {
         match self {
             Jpeg | Png | Gif | Webp | Bmp | Tiff => Handling::Transform,
             Avif | Mp4 | Mov | Webm => Handling::PassThrough,
-            Heic => Handling::Unsupported("HEIC is not accepted by image hosts; convert it first"),
+            #[cfg(feature = "heic")]
+            Heic => Handling::Transform,
+            #[cfg(not(feature = "heic"))]
+            Heic => Handling::Unsupported("this build reads no HEIC: rebuild with --features heic"),
             Raw(_) => Handling::Preview,
         }
     }
@@ -201,9 +204,12 @@ mod tests {
     }
 
     #[test]
-    fn heic_is_refused_with_advice() {
+    fn heic_is_read_or_refused_with_advice() {
+        #[cfg(feature = "heic")]
+        assert_eq!(MediaFormat::Heic.handling(), Handling::Transform);
+        #[cfg(not(feature = "heic"))]
         assert!(
-            matches!(MediaFormat::Heic.handling(), Handling::Unsupported(r) if r.contains("convert"))
+            matches!(MediaFormat::Heic.handling(), Handling::Unsupported(r) if r.contains("--features heic"))
         );
     }
 }

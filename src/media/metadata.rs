@@ -64,8 +64,11 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
         orientation: 1,
         ..PhotoMeta::default()
     };
-    let exif = blocks.exif.and_then(|b| read_exif(b, &mut meta.warnings));
-    let xmp = blocks.xmp.map(xmp::parse).unwrap_or_default();
+    let exif = blocks
+        .exif
+        .as_deref()
+        .and_then(|b| read_exif(b, &mut meta.warnings));
+    let xmp = blocks.xmp.as_deref().map(xmp::parse).unwrap_or_default();
     let iptc = blocks.iptc.map(parse_iptc).unwrap_or_default();
 
     let e = |tag: Tag, ifd: In| exif.as_ref().and_then(|x| x.get_field(tag, ifd));
@@ -413,7 +416,7 @@ mod tests {
     fn a_date_in_ifd0_is_read_and_an_impossible_one_is_said() {
         let good = tiff_with_ascii(0x9003, "2020:02:03 04:05:06");
         let meta = read(&Blocks {
-            exif: Some(&good),
+            exif: Some(good.as_slice().into()),
             ..Blocks::default()
         });
         let d = meta.date_taken.expect("DateTimeOriginal in IFD0");
@@ -421,7 +424,7 @@ mod tests {
         for bad in ["2021:13:45 25:61:00", "0000:00:00 00:00:00"] {
             let tiff = tiff_with_ascii(0x9003, bad);
             let meta = read(&Blocks {
-                exif: Some(&tiff),
+                exif: Some(tiff.as_slice().into()),
                 ..Blocks::default()
             });
             assert!(meta.date_taken.is_none());

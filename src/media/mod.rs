@@ -8,6 +8,8 @@
 mod container;
 mod format;
 mod hash;
+#[cfg(feature = "heic")]
+mod heif;
 mod metadata;
 mod probe;
 pub mod raw;

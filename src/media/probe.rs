@@ -40,7 +40,7 @@ impl Probe {
     }
 
     /// The EXIF/TIFF block of the source, if any.
-    pub fn exif_block(&self) -> Option<&[u8]> {
+    pub fn exif_block(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         container::blocks(self.format, &self.bytes).exif
     }
 }
@@ -166,7 +166,11 @@ pub fn probe_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Probe, ProbeError> {
         (None, None)
     };
     let blocks = container::blocks(format, &bytes);
-    let meta = metadata::read(&blocks);
+    let mut meta = metadata::read(&blocks);
+    if format == MediaFormat::Heic {
+        // The decoder applies HEIF's own transforms; EXIF Orientation there is informative.
+        meta.orientation = 1;
+    }
     let animated = blocks.animated;
     let icc = blocks.icc.clone();
     let md5 = md5_hex(&bytes);
@@ -189,6 +193,10 @@ fn header_dimensions(format: MediaFormat, bytes: &[u8]) -> Result<(u32, u32), Pr
         format: format.name(),
         message,
     };
+    #[cfg(feature = "heic")]
+    if format == MediaFormat::Heic {
+        return super::heif::displayed_size(bytes).map_err(bad);
+    }
     let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format(format));
     let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
     if w == 0 || h == 0 {

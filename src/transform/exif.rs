@@ -12,7 +12,7 @@ pub fn rewrite_exif(probe: &Probe, keep_gps: bool, notes: &mut Vec<String>) -> O
     use exif::{Context, In, Tag};
     let block = probe.exif_block()?;
     let mut warnings = Vec::new();
-    let exif = read_exif(block, &mut warnings)?;
+    let exif = read_exif(&block, &mut warnings)?;
     const DROP: &[Tag] = &[
         Tag::Orientation,
         Tag::PixelXDimension,

@@ -8,6 +8,8 @@ mod cli_conventions;
 mod config_and_scan;
 mod config_words;
 mod crash_safety;
+#[cfg(feature = "heic")]
+mod heic;
 mod hostile;
 mod html_page;
 mod inspect;

@@ -2,6 +2,8 @@
 //! family of formats (HEIC and RAW decoders plug in here), and the encoders of
 //! the output formats.
 
+#[cfg(feature = "heic")]
+mod heic;
 mod image_rs;
 pub mod jpeg;
 
@@ -30,7 +32,12 @@ pub trait Decoder: Sync {
 }
 
 /// The decoders of this build, asked in order.
-const DECODERS: &[&dyn Decoder] = &[&jpeg::Jpeg, &image_rs::ImageRs];
+const DECODERS: &[&dyn Decoder] = &[
+    &jpeg::Jpeg,
+    &image_rs::ImageRs,
+    #[cfg(feature = "heic")]
+    &heic::Heic,
+];
 
 /// Decodes `bytes` with the first decoder that reads their format.
 pub fn decode(bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError> {
