@@ -60,7 +60,14 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     g.sample_size(10);
     g.bench_function("jpeg_1600x1200_q85", |b| {
-        b.iter(|| encode_jpeg(black_box(&small), 85, None, None, &mut Vec::new()).unwrap())
+        b.iter(|| {
+            encode_jpeg(
+                black_box(&small),
+                &pixpipe::Extras::plain(85),
+                &mut Vec::new(),
+            )
+            .unwrap()
+        })
     });
     g.finish();
 

@@ -38,5 +38,6 @@ pub use media::{
     read_metadata,
 };
 pub use tools::bench::generated_jpeg;
+pub use transform::codecs::Extras;
 pub use transform::codecs::jpeg::{decode as decode_jpeg, encode as encode_jpeg};
 pub use transform::{Output, Pixels, resize, transform};

@@ -165,6 +165,9 @@ pub struct Encode {
     /// Copy the ICC colour profile, so wide-gamut photos keep their colours.
     #[serde(default = "yes", deserialize_with = "true_or_false")]
     pub keep_icc: bool,
+    /// Deliver pixels only: no EXIF, XMP or IPTC whatever the other keys say.
+    #[serde(default, deserialize_with = "true_or_false")]
+    pub strip_metadata: bool,
 }
 
 fn yes() -> bool {
@@ -183,6 +186,7 @@ impl Default for Encode {
             keep_exif: true,
             keep_gps: false,
             keep_icc: true,
+            strip_metadata: false,
         }
     }
 }

@@ -137,6 +137,8 @@ pub struct TransformSettings {
     pub keep_exif: bool,
     pub keep_gps: bool,
     pub keep_icc: bool,
+    /// No EXIF, XMP or IPTC in outputs (`encode.strip_metadata`).
+    pub strip_metadata: bool,
     pub max_pixels: u64,
     /// The width of a small JPEG made beside the output, for the HTML page; `None` when
     /// no page is asked for. It never changes the output's bytes.
@@ -157,6 +159,7 @@ impl TransformSettings {
             keep_exif: true,
             keep_gps: false,
             keep_icc: true,
+            strip_metadata: false,
             max_pixels: 250_000_000,
             thumbnail: None,
         }
@@ -339,6 +342,7 @@ impl RunPlan {
                 keep_exif: p.encode.keep_exif,
                 keep_gps: p.encode.keep_gps,
                 keep_icc: p.encode.keep_icc,
+                strip_metadata: p.encode.strip_metadata,
                 max_pixels: u64::from(p.limits.max_megapixels.0) * 1_000_000,
                 thumbnail: html.as_ref().map(|_| THUMBNAIL_WIDTH),
             },

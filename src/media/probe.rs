@@ -39,6 +39,12 @@ impl Probe {
         })
     }
 
+    /// The XMP packet and the IPTC-IIM records of the source, if any.
+    pub fn xmp_and_iptc(&self) -> (Option<std::borrow::Cow<'_, [u8]>>, Option<&[u8]>) {
+        let b = container::blocks(self.format, &self.bytes);
+        (b.xmp, b.iptc)
+    }
+
     /// The EXIF/TIFF block of the source, if any.
     pub fn exif_block(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         container::blocks(self.format, &self.bytes).exif

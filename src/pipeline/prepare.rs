@@ -283,7 +283,11 @@ mod tests {
             channels: 3,
             data: vec![128; 64 * 48 * 3],
         };
-        let jpeg = crate::transform::codecs::jpeg::encode(&pixels, 90, None, None, &mut Vec::new());
+        let jpeg = crate::transform::codecs::jpeg::encode(
+            &pixels,
+            &crate::transform::codecs::Extras::plain(90),
+            &mut Vec::new(),
+        );
         std::fs::write(&path, jpeg.unwrap()).unwrap();
         // The scan saw other sizes and times.
         let found = Found {

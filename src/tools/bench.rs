@@ -537,6 +537,10 @@ pub fn generated_jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
         channels: 3,
         data: rgb,
     };
-    crate::transform::codecs::jpeg::encode(&pixels, 90, None, None, &mut Vec::new())
-        .expect("encoding a generated image")
+    crate::transform::codecs::jpeg::encode(
+        &pixels,
+        &crate::transform::codecs::Extras::plain(90),
+        &mut Vec::new(),
+    )
+    .expect("encoding a generated image")
 }

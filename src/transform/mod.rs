@@ -6,13 +6,14 @@
 //! to the small image, after the resize, where it costs least. Output bytes
 //! depend only on the input and the settings.
 //!
-//! Owns: pixels (`pixels`, a leaf), geometry, the codecs and the output's EXIF.
+//! Owns: pixels (`pixels`, a leaf), geometry, the codecs and the output's EXIF, XMP and IPTC.
 //! Must not: read files, know about targets, the ledger or the run.
 
 pub mod codecs;
 mod exif;
 mod geometry;
 mod pixels;
+mod xmp;
 
 use std::time::{Duration, Instant};
 
@@ -64,15 +65,24 @@ pub fn transform_timed(
     let pixels = render_timed(probe, s, out_format, times)?;
     let t = Instant::now();
     let mut notes = Vec::new();
-    let exif = if s.keep_exif && out_format == MediaFormat::Jpeg {
+    let carries = out_format == MediaFormat::Jpeg && !s.strip_metadata;
+    let exif = if carries && s.keep_exif {
         exif::rewrite_exif(probe, s.keep_gps, &mut notes)
     } else {
         None
     };
+    let (xmp, iptc) = if carries {
+        probe.xmp_and_iptc()
+    } else {
+        (None, None)
+    };
+    let xmp = xmp.map(|x| xmp::sanitise(&x, s.keep_gps));
     let extras = Extras {
         quality: s.quality,
         exif: exif.as_deref(),
         icc: probe.icc.as_deref().filter(|_| s.keep_icc),
+        xmp: xmp.as_deref(),
+        iptc,
     };
     let bytes = codecs::encode(&pixels, out_format, &extras, &mut notes)?;
     times.encode += t.elapsed();
@@ -109,7 +119,7 @@ pub fn thumbnail(
     };
     let (w, h) = target_size(pixels.width, pixels.height, Some(width), false);
     let small = resize(pixels, w.max(1), h.max(1), crate::config::Filter::Bilinear)?;
-    codecs::jpeg::encode(&small, THUMBNAIL_QUALITY, None, None, &mut Vec::new())
+    codecs::jpeg::encode(&small, &Extras::plain(THUMBNAIL_QUALITY), &mut Vec::new())
 }
 
 /// A thumbnail of an output already written (`pixpipe ledger html`): the one place
@@ -180,14 +190,23 @@ fn render_timed(
 }
 
 /// The source bytes, unchanged: videos, animations, formats pixpipe cannot decode.
+/// A still image among them says so, since it is delivered at its full size.
 fn passthrough(probe: &Probe) -> Output {
+    let mut notes = Vec::new();
+    if !probe.format.is_video() {
+        let what = if probe.animated { "animated " } else { "" };
+        notes.push(format!(
+            "{what}{} passed through unchanged: not resized",
+            probe.format.name()
+        ));
+    }
     Output {
         bytes: probe.bytes.clone(),
         format: probe.format,
         width: probe.width,
         height: probe.height,
         md5: probe.md5.clone(),
-        notes: Vec::new(),
+        notes,
         thumbnail: None,
     }
 }

@@ -370,7 +370,7 @@ fn unknown_keys_suggest_the_near_one() {
     with("resise:\n  width: 800\n").refused(":4:1", "resise: unknown key; did you mean `resize`?");
     with("encode:\n  colour: red\n").refused(
         ":5:3",
-        "encode.colour: unknown key; the keys of encode are format, quality, background, keep_exif, keep_gps, keep_icc",
+        "encode.colour: unknown key; the keys of encode are format, quality, background, keep_exif, keep_gps, keep_icc, strip_metadata",
     );
     Case::new(&format!(
         "{HEAD}target:\n  dir:\n    path: out\n    nmae: x\n"

@@ -13,6 +13,7 @@ mod heic;
 mod hostile;
 mod html_page;
 mod inspect;
+mod kept_metadata;
 mod languages;
 mod newcomer;
 mod pairs;

@@ -483,3 +483,23 @@ fn an_impossible_date_falls_back_with_a_warning_naming_tag_and_value() {
         "{line}"
     );
 }
+
+#[test]
+fn an_image_pixpipe_cannot_decode_but_hosts_take_is_passed_through_and_said_so() {
+    let s = Setup::new();
+    let mut avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf".to_vec();
+    avif.extend(fixtures::junk_bytes(2000, 3));
+    s.add("a.avif", &avif);
+    let (_, report) = s.run("");
+    assert_eq!(report[0]["state"], "written", "{}", report[0]);
+    assert_eq!(
+        std::fs::read(output_of(&report[0])).unwrap(),
+        avif,
+        "byte for byte"
+    );
+    let warnings = report[0]["warnings"].to_string();
+    assert!(
+        warnings.contains("avif passed through unchanged: not resized"),
+        "{warnings}"
+    );
+}

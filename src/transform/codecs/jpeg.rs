@@ -10,6 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
 
+use super::Extras;
 use super::{DecodeRequest, Decoder};
 use crate::media::{MediaFormat, jpeg_scan_offset};
 use crate::transform::pixels::{Pixels, TransformError};
@@ -137,14 +138,14 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Encodes RGB or RGBA pixels (4:2:0) with the EXIF (a TIFF block) and ICC profile given.
+/// Encodes RGB or RGBA pixels (4:2:0) with the metadata in `extras`: EXIF and XMP in
+/// APP1, the ICC profile in APP2, IPTC in APP13, in the order readers expect them.
 pub fn encode(
     p: &Pixels,
-    quality: u8,
-    exif: Option<&[u8]>,
-    icc: Option<&[u8]>,
+    extras: &Extras<'_>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, TransformError> {
+    let (quality, exif, icc) = (extras.quality, extras.exif, extras.icc);
     if p.width > 65535 || p.height > 65535 {
         return Err(encode_error(format!(
             "{}x{} is larger than JPEG allows (65535)",
@@ -165,6 +166,8 @@ pub fn encode(
     if icc.is_some_and(|i| i.len() > 16 * 65519) {
         notes.push("ICC profile dropped: too large".into());
     }
+    let xmp = extras.xmp.and_then(|x| xmp_segment(x, notes));
+    let iptc = extras.iptc.and_then(|x| iptc_segment(x, notes));
     guarded(|| {
         let mut c = Compress::new(ColorSpace::JCS_RGB);
         c.set_fastest_defaults();
@@ -179,13 +182,55 @@ pub fn encode(
                 started.write_marker(Marker::APP(1), &app1);
             }
         }
+        if let Some(xmp) = &xmp {
+            started.write_marker(Marker::APP(1), xmp);
+        }
         if let Some(icc) = icc.filter(|i| i.len() <= 16 * 65519) {
             started.write_icc_profile(icc);
+        }
+        if let Some(iptc) = &iptc {
+            started.write_marker(Marker::APP(13), iptc);
         }
         started.write_scanlines(data)?;
         started.finish()
     })
     .map_err(|LibjpegError(message)| encode_error(message))
+}
+
+/// A segment holds at most this many bytes after its length.
+const SEGMENT_MAX: usize = 65533;
+
+/// The APP1 payload of an XMP packet; a packet too large for one segment is left out
+/// (ExtendedXMP, which splits it, is not written) and said in the notes.
+fn xmp_segment(packet: &[u8], notes: &mut Vec<String>) -> Option<Vec<u8>> {
+    let payload = [b"http://ns.adobe.com/xap/1.0/\0".as_slice(), packet].concat();
+    if payload.len() > SEGMENT_MAX {
+        notes.push(format!(
+            "XMP not copied: {} bytes, over one JPEG segment",
+            packet.len()
+        ));
+        return None;
+    }
+    Some(payload)
+}
+
+/// The APP13 payload holding IPTC-IIM records: Photoshop's resource 0x0404, unnamed.
+fn iptc_segment(records: &[u8], notes: &mut Vec<String>) -> Option<Vec<u8>> {
+    let mut payload = b"Photoshop 3.0\0".to_vec();
+    payload.extend_from_slice(b"8BIM\x04\x04\0\0");
+    payload.extend_from_slice(&u32::try_from(records.len()).ok()?.to_be_bytes());
+    payload.extend_from_slice(records);
+    if records.len() % 2 == 1 {
+        payload.push(0);
+    }
+    if payload.len() > SEGMENT_MAX {
+        notes.push(format!(
+            "IPTC not copied: {} bytes, over one JPEG segment",
+            records.len()
+        ));
+        return None;
+    }
+    Some(payload)
 }
 
 #[cfg(test)]

@@ -57,6 +57,23 @@ pub struct Extras<'a> {
     /// A TIFF structure, as EXIF carries it.
     pub exif: Option<&'a [u8]>,
     pub icc: Option<&'a [u8]>,
+    /// An XMP packet, already sanitised.
+    pub xmp: Option<&'a [u8]>,
+    /// IPTC-IIM records, as Photoshop's resource 0x0404 holds them.
+    pub iptc: Option<&'a [u8]>,
+}
+
+impl Extras<'_> {
+    /// Pixels only: thumbnails and previews, which carry no metadata.
+    pub fn plain(quality: u8) -> Extras<'static> {
+        Extras {
+            quality,
+            exif: None,
+            icc: None,
+            xmp: None,
+            iptc: None,
+        }
+    }
 }
 
 /// Encodes to an output format; notes say what could not be kept.
@@ -67,7 +84,7 @@ pub fn encode(
     notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, TransformError> {
     match format {
-        MediaFormat::Jpeg => jpeg::encode(p, extras.quality, extras.exif, extras.icc, notes),
+        MediaFormat::Jpeg => jpeg::encode(p, extras, notes),
         MediaFormat::Png | MediaFormat::Webp => image_rs::encode_lossless(p, format),
         other => Err(TransformError::Encode {
             format: other.name(),
