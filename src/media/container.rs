@@ -15,12 +15,29 @@ pub struct Blocks<'a> {
     /// splits it (HEIF extents).
     pub exif: Option<Cow<'a, [u8]>>,
     pub xmp: Option<Cow<'a, [u8]>>,
+    /// JPEG's ExtendedXMP, reassembled: what did not fit beside the main packet.
+    pub xmp_extended: Option<Vec<u8>>,
     /// IPTC-IIM records (from a Photoshop 8BIM 0x0404 resource).
     pub iptc: Option<&'a [u8]>,
     /// The ICC profile, reassembled from its chunks.
     pub icc: Option<Vec<u8>>,
     /// More than one frame: pixpipe passes such files through unchanged.
     pub animated: bool,
+    /// PNG text chunks `Title` and `Description` (tEXt or uncompressed iTXt).
+    pub text_title: Option<String>,
+    pub text_description: Option<String>,
+    /// When a video was made: QuickTime's `com.apple.quicktime.creationdate` (local
+    /// time with its offset), else the movie header's creation time (UTC).
+    pub video_created: Option<VideoCreated>,
+}
+
+/// A video's creation time as its container states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoCreated {
+    /// ISO 8601 text, as Apple writes it (`2021-05-06T07:08:09+0200`).
+    Text(String),
+    /// Seconds since 1904-01-01 UTC (`mvhd`).
+    Since1904(u64),
 }
 
 /// Finds the metadata blocks of `bytes`, taken to be of `format`.
@@ -33,7 +50,8 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
             exif: Some(bytes.into()),
             // Scanning software keeps captions in these two IFD0 tags, not in EXIF.
             xmp: tiff_ifd0_value(bytes, 700).map(Cow::Borrowed),
-            iptc: tiff_ifd0_value(bytes, 33723),
+            iptc: tiff_ifd0_value(bytes, 33723)
+                .or_else(|| tiff_ifd0_value(bytes, 34377).and_then(photoshop_iptc)),
             ..Blocks::default()
         },
         MediaFormat::Gif => Blocks {
@@ -61,6 +79,10 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
                 ..Blocks::default()
             }
         }
+        MediaFormat::Mp4 | MediaFormat::Mov => Blocks {
+            video_created: super::isobmff::created(bytes),
+            ..Blocks::default()
+        },
         _ => Blocks::default(),
     }
 }
@@ -117,12 +139,61 @@ const EXIF_PREFIX: &[u8] = b"Exif\0\0";
 const XMP_PREFIX: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const PHOTOSHOP_PREFIX: &[u8] = b"Photoshop 3.0\0";
 const ICC_PREFIX: &[u8] = b"ICC_PROFILE\0";
+const XMP_EXTENSION_PREFIX: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+
+/// The chunks of one ExtendedXMP packet: each APP1 carries a 32-character GUID, the full
+/// length and its offset; the chunks of the first GUID seen are placed, others ignored.
+#[derive(Default)]
+struct ExtendedXmp {
+    guid: Option<[u8; 32]>,
+    data: Vec<u8>,
+    filled: usize,
+}
+
+impl ExtendedXmp {
+    /// At most this much is reassembled: XMP is text, not a place for megabytes.
+    const LIMIT: usize = 16 << 20;
+
+    fn add(&mut self, chunk: &[u8]) {
+        let (Some(guid), Some(total), Some(offset)) = (
+            chunk.get(..32).and_then(|g| <[u8; 32]>::try_from(g).ok()),
+            chunk
+                .get(32..36)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize),
+            chunk
+                .get(36..40)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize),
+        ) else {
+            return;
+        };
+        if total > Self::LIMIT || *self.guid.get_or_insert(guid) != guid {
+            return;
+        }
+        self.data.resize(total, 0);
+        let part = &chunk[40..];
+        if let Some(dest) = offset
+            .checked_add(part.len())
+            .and_then(|end| self.data.get_mut(offset..end))
+        {
+            dest.copy_from_slice(part);
+            self.filled += part.len();
+        }
+    }
+
+    fn packet(self) -> Option<Vec<u8>> {
+        (self.guid.is_some() && self.filled >= self.data.len()).then_some(self.data)
+    }
+}
 
 fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
     let mut out = Blocks::default();
     let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut extended = ExtendedXmp::default();
     for (marker, payload) in jpeg_segments(b) {
         match marker {
+            0xE1 if payload.starts_with(XMP_EXTENSION_PREFIX) => {
+                extended.add(&payload[XMP_EXTENSION_PREFIX.len()..]);
+            }
             0xE1 if out.exif.is_none() && payload.starts_with(EXIF_PREFIX) => {
                 out.exif = Some(payload[EXIF_PREFIX.len()..].into());
             }
@@ -139,6 +210,7 @@ fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
             _ => {}
         }
     }
+    out.xmp_extended = extended.packet();
     if !icc_chunks.is_empty() {
         icc_chunks.sort_by_key(|c| c.0);
         out.icc = Some(
@@ -245,6 +317,7 @@ fn png_blocks(b: &[u8]) -> Blocks<'_> {
                 out.xmp = itxt_uncompressed_text(data).map(Cow::Borrowed);
             }
             b"acTL" => out.animated = true,
+            b"tEXt" | b"iTXt" | b"zTXt" => png_text(kind, data, &mut out),
             b"IEND" => break,
             _ => {}
         }
@@ -253,18 +326,98 @@ fn png_blocks(b: &[u8]) -> Blocks<'_> {
     out
 }
 
-/// The text of an uncompressed iTXt chunk (XMP is never compressed in practice).
-fn itxt_uncompressed_text(data: &[u8]) -> Option<&[u8]> {
-    let key_end = data.iter().position(|&c| c == 0)?;
-    let compressed = *data.get(key_end + 1)?;
-    if compressed != 0 {
+/// A PNG text chunk pixpipe uses: `Title`, `Description`, and the EXIF and XMP that
+/// ImageMagick and exiftool store as "Raw profile type exif|xmp" (hex, in tEXt).
+fn png_text<'a>(kind: &[u8], data: &'a [u8], out: &mut Blocks<'a>) {
+    let Some(key_end) = data.iter().position(|&c| c == 0) else {
+        return;
+    };
+    let key = &data[..key_end];
+    let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
+    let text: Cow<'a, str> = match kind {
+        b"iTXt" => match itxt_text(data) {
+            Some(Cow::Borrowed(t)) => String::from_utf8_lossy(t),
+            Some(Cow::Owned(t)) => String::from_utf8_lossy(&t).into_owned().into(),
+            None => return,
+        },
+        // zTXt: one byte of method (0, zlib), then the compressed Latin-1 text.
+        b"zTXt" => match data.get(key_end + 2..).and_then(inflate) {
+            Some(t) => latin1(&t).into(),
+            None => return,
+        },
+        _ => latin1(&data[key_end + 1..]).into(),
+    };
+    match key {
+        b"Title" if out.text_title.is_none() => out.text_title = Some(text.into_owned()),
+        b"Description" if out.text_description.is_none() => {
+            out.text_description = Some(text.into_owned())
+        }
+        b"Raw profile type exif" | b"Raw profile type APP1" if out.exif.is_none() => {
+            if let Some(bytes) = raw_profile(&text) {
+                let tiff = bytes.strip_prefix(EXIF_PREFIX).unwrap_or(&bytes).to_vec();
+                out.exif = Some(Cow::Owned(tiff));
+            }
+        }
+        b"Raw profile type xmp" if out.xmp.is_none() => {
+            out.xmp = raw_profile(&text).map(Cow::Owned);
+        }
+        _ => {}
+    }
+}
+
+/// The bytes of an ImageMagick raw profile: "\nname\n   length\nhex digits over lines".
+fn raw_profile(text: &str) -> Option<Vec<u8>> {
+    let mut lines = text.trim_start_matches('\n').splitn(3, '\n');
+    let _name = lines.next()?;
+    let len: usize = lines.next()?.trim().parse().ok()?;
+    let digits: Vec<u8> = lines
+        .next()?
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if digits.len() < len.checked_mul(2)? {
         return None;
     }
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    digits[..len * 2]
+        .chunks_exact(2)
+        .map(|p| Some(hex(p[0])? << 4 | hex(p[1])?))
+        .collect()
+}
+
+/// The text of an uncompressed iTXt chunk (XMP is never compressed in practice).
+fn itxt_uncompressed_text(data: &[u8]) -> Option<&[u8]> {
+    match itxt_text(data)? {
+        Cow::Borrowed(t) => Some(t),
+        Cow::Owned(_) => None,
+    }
+}
+
+/// The text of an iTXt chunk, inflated when it is compressed.
+fn itxt_text(data: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let key_end = data.iter().position(|&c| c == 0)?;
+    let compressed = *data.get(key_end + 1)?;
     let rest = data.get(key_end + 3..)?;
     let lang_end = rest.iter().position(|&c| c == 0)?;
     let rest = &rest[lang_end + 1..];
     let tkey_end = rest.iter().position(|&c| c == 0)?;
-    Some(&rest[tkey_end + 1..])
+    let text = &rest[tkey_end + 1..];
+    if compressed == 0 {
+        Some(Cow::Borrowed(text))
+    } else {
+        inflate(text).map(Cow::Owned)
+    }
+}
+
+/// zlib data inflated, at most 16 MiB of it: a text chunk is no place for a bomb.
+fn inflate(data: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(16 << 20)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 fn webp_blocks(b: &[u8]) -> Blocks<'_> {
@@ -333,6 +486,88 @@ fn skip_sub_blocks(b: &[u8], mut pos: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn extended_xmp_is_reassembled_from_its_chunks_in_any_order() {
+        let packet = b"<x:xmpmeta><dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Long story</rdf:li></rdf:Alt></dc:title></x:xmpmeta>";
+        let guid = [b'A'; 32];
+        let chunk = |offset: usize, part: &[u8]| {
+            let mut p = XMP_EXTENSION_PREFIX.to_vec();
+            p.extend_from_slice(&guid);
+            p.extend_from_slice(&(packet.len() as u32).to_be_bytes());
+            p.extend_from_slice(&(offset as u32).to_be_bytes());
+            p.extend_from_slice(part);
+            segment(0xE1, &p)
+        };
+        let (a, b) = packet.split_at(40);
+        let jpeg = [
+            vec![0xFF, 0xD8],
+            segment(0xE1, &[XMP_PREFIX, b"<x:xmpmeta/>"].concat()),
+            chunk(40, b),
+            chunk(0, a),
+            vec![0xFF, 0xDA, 0, 2],
+        ]
+        .concat();
+        let blocks = blocks(MediaFormat::Jpeg, &jpeg);
+        assert_eq!(blocks.xmp_extended.as_deref(), Some(&packet[..]));
+        let meta = super::super::metadata::read(&blocks);
+        assert_eq!(meta.title.map(|t| t.0).as_deref(), Some("Long story"));
+        // A chunk missing: nothing half-read.
+        let half = [vec![0xFF, 0xD8], chunk(0, a), vec![0xFF, 0xDA, 0, 2]].concat();
+        assert_eq!(super::blocks(MediaFormat::Jpeg, &half).xmp_extended, None);
+    }
+
+    #[test]
+    fn compressed_png_text_is_inflated() {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"Harbour").unwrap();
+        let data = [b"Title\0\0".as_slice(), &z.finish().unwrap()].concat();
+        let png = [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            png_chunk(b"zTXt", &data),
+            png_chunk(b"IEND", b""),
+        ]
+        .concat();
+        assert_eq!(
+            blocks(MediaFormat::Png, &png).text_title.as_deref(),
+            Some("Harbour")
+        );
+    }
+
+    fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        [&(data.len() as u32).to_be_bytes()[..], kind, data, &[0; 4]].concat()
+    }
+
+    #[test]
+    fn png_text_chunks_and_imagemagick_raw_profiles_are_read() {
+        let tiff = b"II*\0\x08\0\0\0\0\0";
+        let hex: String = [b"Exif\0\0".as_slice(), tiff]
+            .concat()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let profile = format!("\nexif\n      {}\n{hex}\n", tiff.len() + 6);
+        let png = [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            png_chunk(b"tEXt", b"Title\0Caf\xe9 at noon"),
+            png_chunk(
+                b"tEXt",
+                [b"Raw profile type exif\0".as_slice(), profile.as_bytes()]
+                    .concat()
+                    .as_slice(),
+            ),
+            png_chunk(b"iTXt", b"Description\0\0\0en\0\0A long lunch"),
+            png_chunk(b"IEND", b""),
+        ]
+        .concat();
+        let b = blocks(MediaFormat::Png, &png);
+        assert_eq!(b.text_title.as_deref(), Some("Caf\u{e9} at noon"));
+        assert_eq!(b.text_description.as_deref(), Some("A long lunch"));
+        assert_eq!(b.exif.as_deref(), Some(&tiff[..]));
+        // A profile shorter than it says is left out, not misread.
+        assert_eq!(raw_profile("\nexif\n  10\n00ff\n"), None);
+    }
+
     use super::*;
 
     #[test]

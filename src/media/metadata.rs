@@ -5,7 +5,7 @@ use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use exif::{In, Tag, Value};
 use serde::Serialize;
 
-use super::container::Blocks;
+use super::container::{Blocks, VideoCreated};
 use super::xmp;
 
 /// Where a value was found, so users can see why a title is what it is.
@@ -20,6 +20,10 @@ pub enum Source {
     ExifDateTimeOriginal,
     ExifDateTimeDigitized,
     Xmp,
+    /// A PNG `Title` text chunk.
+    PngText,
+    /// A video's QuickTime/MP4 creation time.
+    Quicktime,
     FileMtime,
 }
 
@@ -68,7 +72,10 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
         .exif
         .as_deref()
         .and_then(|b| read_exif(b, &mut meta.warnings));
-    let xmp = blocks.xmp.as_deref().map(xmp::parse).unwrap_or_default();
+    let mut xmp = blocks.xmp.as_deref().map(xmp::parse).unwrap_or_default();
+    if let Some(more) = blocks.xmp_extended.as_deref().map(xmp::parse) {
+        xmp.fill_from(more);
+    }
     let iptc = blocks.iptc.map(parse_iptc).unwrap_or_default();
 
     let e = |tag: Tag, ifd: In| exif.as_ref().and_then(|x| x.get_field(tag, ifd));
@@ -82,12 +89,14 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
         .or_else(|| meaningful(xp_text(0x9C9B)).map(|t| (t, Source::ExifXpTitle)))
         .or_else(|| {
             meaningful(exif_text(Tag::ImageDescription)).map(|t| (t, Source::ExifImageDescription))
-        });
+        })
+        .or_else(|| meaningful(blocks.text_title.clone()).map(|t| (t, Source::PngText)));
     meta.description = [
         xmp.description.clone(),
         iptc.caption.clone(),
         exif_text(Tag::ImageDescription),
         xp_text(0x9C9C),
+        blocks.text_description.clone(),
     ]
     .into_iter()
     .find_map(meaningful)
@@ -138,7 +147,8 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
     );
     meta.date_taken = original
         .or(digitized)
-        .or_else(|| xmp.date.as_deref().and_then(parse_xmp_date));
+        .or_else(|| xmp.date.as_deref().and_then(parse_xmp_date))
+        .or_else(|| blocks.video_created.as_ref().and_then(video_date));
     meta.warnings.extend(bad_dates);
 
     if let Some(f) = e(Tag::Orientation, In::PRIMARY) {
@@ -310,6 +320,29 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
 }
 
 /// An XMP date: `2019-05-06T07:08:09+02:00`, `2019-05-06T07:08`, `2019-05-06`, ...
+/// A video's creation time: Apple's text keeps the local time and offset; the movie
+/// header's is UTC.
+fn video_date(v: &VideoCreated) -> Option<DateTaken> {
+    match v {
+        VideoCreated::Text(t) => parse_xmp_date(t).map(|d| DateTaken {
+            source: Source::Quicktime,
+            ..d
+        }),
+        VideoCreated::Since1904(s) => {
+            const FROM_1904_TO_1970: i64 = 2_082_844_800;
+            let unix = i64::try_from(*s).ok()? - FROM_1904_TO_1970;
+            let utc = chrono::DateTime::from_timestamp(unix, 0)?;
+            (1970..=2200)
+                .contains(&chrono::Datelike::year(&utc))
+                .then(|| DateTaken {
+                    local: utc.naive_utc(),
+                    offset: FixedOffset::east_opt(0),
+                    source: Source::Quicktime,
+                })
+        }
+    }
+}
+
 fn parse_xmp_date(s: &str) -> Option<DateTaken> {
     let s = s.trim();
     let (date_part, time_part) = s.split_once('T').unwrap_or((s, ""));

@@ -10,6 +10,7 @@ mod format;
 mod hash;
 #[cfg(feature = "heic")]
 mod heif;
+mod isobmff;
 mod metadata;
 mod probe;
 pub mod raw;

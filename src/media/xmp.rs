@@ -15,6 +15,18 @@ pub struct Xmp {
     pub date: Option<String>,
 }
 
+impl Xmp {
+    /// Takes from `other` (an ExtendedXMP packet) what this one lacks.
+    pub fn fill_from(&mut self, other: Xmp) {
+        self.title = self.title.take().or(other.title);
+        self.description = self.description.take().or(other.description);
+        self.date = self.date.take().or(other.date);
+        if self.subjects.is_empty() {
+            self.subjects = other.subjects;
+        }
+    }
+}
+
 /// Reads an XMP packet; invalid UTF-8 is replaced, non-XML yields an empty result.
 pub fn parse(packet: &[u8]) -> Xmp {
     let text = String::from_utf8_lossy(packet);
@@ -27,6 +39,8 @@ pub fn parse(packet: &[u8]) -> Xmp {
             "exif:DateTimeOriginal",
             "photoshop:DateCreated",
             "xmp:CreateDate",
+            // The prefix early XMP writers used for the same namespace.
+            "xap:CreateDate",
         ]
         .iter()
         .find_map(|p| simple_value(text, p)),

@@ -503,3 +503,35 @@ fn an_image_pixpipe_cannot_decode_but_hosts_take_is_passed_through_and_said_so()
         "{warnings}"
     );
 }
+
+/// A QuickTime file of a movie header made at `seconds` since 1904 (UTC), and no media.
+fn mov_made_at(seconds: u32) -> Vec<u8> {
+    let bx = |kind: &[u8], content: &[u8]| {
+        [
+            &((content.len() + 8) as u32).to_be_bytes()[..],
+            kind,
+            content,
+        ]
+        .concat()
+    };
+    let mut mvhd = vec![0u8; 100];
+    mvhd[4..8].copy_from_slice(&seconds.to_be_bytes());
+    [
+        bx(b"ftyp", b"qt  \0\0\0\0qt  "),
+        bx(b"moov", &bx(b"mvhd", &mvhd)),
+        bx(b"mdat", &[0u8; 64]),
+    ]
+    .concat()
+}
+
+#[test]
+fn a_video_is_placed_by_the_date_its_movie_header_gives() {
+    let s = Setup::new();
+    // 2021-05-06T07:08:09Z.
+    s.add("clip.mov", &mov_made_at(3_703_129_689));
+    let (_, report) = s.run("");
+    assert_eq!(report[0]["state"], "written", "{}", report[0]);
+    assert_eq!(report[0]["date_taken"], "2021-05-06T07:08:09+00:00");
+    let out = output_of(&report[0]);
+    assert!(out.ends_with("2021/05/clip.mov"), "{}", out.display());
+}
