@@ -254,6 +254,21 @@ pub fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     })
 }
 
+/// The size a JPEG's frame header (SOFn) declares. Read here rather than by a decoder's
+/// header parser, which may refuse codings libjpeg-turbo decodes (arithmetic, 12-bit
+/// headers it then names precisely).
+pub fn jpeg_frame_size(b: &[u8]) -> Option<(u32, u32)> {
+    jpeg_segments(b).find_map(|(marker, p)| {
+        let sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if !sof || p.len() < 5 {
+            return None;
+        }
+        let h = u32::from(u16::from_be_bytes([p[1], p[2]]));
+        let w = u32::from(u16::from_be_bytes([p[3], p[4]]));
+        Some((w, h))
+    })
+}
+
 /// The offset of the first SOS marker, found by walking the segments (a byte search
 /// could stop inside an EXIF thumbnail, which is a JPEG of its own).
 pub fn jpeg_scan_offset(b: &[u8]) -> Option<usize> {
@@ -486,6 +501,20 @@ fn skip_sub_blocks(b: &[u8], mut pos: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_frame_header_gives_a_jpegs_size_whatever_its_coding() {
+        // DHT (C4) is no frame header; SOF10 (progressive, arithmetic) is.
+        let jpeg = [
+            vec![0xFF, 0xD8],
+            segment(0xC4, &[0; 20]),
+            segment(0xCA, &[8, 0x01, 0x2C, 0x02, 0x58, 3]),
+            vec![0xFF, 0xDA, 0, 2],
+        ]
+        .concat();
+        assert_eq!(jpeg_frame_size(&jpeg), Some((600, 300)));
+        assert_eq!(jpeg_frame_size(&jpeg[..10]), None);
+    }
+
     #[test]
     fn extended_xmp_is_reassembled_from_its_chunks_in_any_order() {
         let packet = b"<x:xmpmeta><dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Long story</rdf:li></rdf:Alt></dc:title></x:xmpmeta>";

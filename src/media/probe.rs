@@ -203,6 +203,14 @@ fn header_dimensions(format: MediaFormat, bytes: &[u8]) -> Result<(u32, u32), Pr
     if format == MediaFormat::Heic {
         return super::heif::displayed_size(bytes).map_err(bad);
     }
+    if format == MediaFormat::Jpeg {
+        let (w, h) = container::jpeg_frame_size(bytes)
+            .ok_or_else(|| bad("no frame header (SOF) before the image data".into()))?;
+        if w == 0 || h == 0 {
+            return Err(bad(format!("declares a {w}x{h} image")));
+        }
+        return Ok((w, h));
+    }
     let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format(format));
     let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
     if w == 0 || h == 0 {
