@@ -87,52 +87,9 @@ pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
     }
 }
 
-/// The bytes of a tag of a TIFF's first directory (XMP is tag 700, IPTC 33723),
-/// bounds-checked; `None` for anything odd.
+/// The bytes of a tag of a TIFF's first directory (XMP is tag 700, IPTC 33723).
 fn tiff_ifd0_value(b: &[u8], wanted: u16) -> Option<&[u8]> {
-    let le = match b.get(..4)? {
-        b"II*\0" => true,
-        b"MM\0*" => false,
-        _ => return None,
-    };
-    let u16_at = |i: usize| {
-        let s = b.get(i..i + 2)?;
-        Some(if le {
-            u16::from_le_bytes([s[0], s[1]])
-        } else {
-            u16::from_be_bytes([s[0], s[1]])
-        })
-    };
-    let u32_at = |i: usize| {
-        let s = b.get(i..i + 4)?;
-        let a = [s[0], s[1], s[2], s[3]];
-        Some(if le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    };
-    let ifd = u32_at(4)? as usize;
-    let count = u16_at(ifd)? as usize;
-    (0..count.min(1024)).find_map(|n| {
-        let e = ifd + 2 + n * 12;
-        if u16_at(e)? != wanted {
-            return None;
-        }
-        let unit = match u16_at(e + 2)? {
-            1 | 2 | 6 | 7 => 1,
-            3 | 8 => 2,
-            4 | 9 => 4,
-            _ => return None,
-        };
-        let len = (u32_at(e + 4)? as usize).checked_mul(unit)?;
-        let at = if len <= 4 {
-            e + 8
-        } else {
-            u32_at(e + 8)? as usize
-        };
-        b.get(at..at.checked_add(len)?)
-    })
+    super::tiff::Ifd0::read(b)?.value(wanted)
 }
 
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";

@@ -14,6 +14,7 @@ mod isobmff;
 mod metadata;
 mod probe;
 pub mod raw;
+mod tiff;
 mod xmp;
 
 pub use container::jpeg_scan_offset;

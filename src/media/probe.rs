@@ -3,6 +3,7 @@
 //! The bytes read here are kept and handed to the transform, so no file is
 //! ever read twice in a run.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -39,16 +40,25 @@ impl Probe {
         })
     }
 
-    /// The XMP packet and the IPTC-IIM records of the source, if any.
-    pub fn xmp_and_iptc(&self) -> (Option<std::borrow::Cow<'_, [u8]>>, Option<&[u8]>) {
+    /// The source's EXIF, XMP and IPTC, found again in one walk of its container
+    /// (they are not kept from the probe: most files are never transformed).
+    pub fn metadata_blocks(&self) -> SourceBlocks<'_> {
         let b = container::blocks(self.format, &self.bytes);
-        (b.xmp, b.iptc)
+        SourceBlocks {
+            exif: b.exif,
+            xmp: b.xmp,
+            iptc: b.iptc,
+        }
     }
+}
 
-    /// The EXIF/TIFF block of the source, if any.
-    pub fn exif_block(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
-        container::blocks(self.format, &self.bytes).exif
-    }
+/// The metadata blocks of a source, unparsed.
+pub struct SourceBlocks<'a> {
+    /// A TIFF structure, as EXIF carries it.
+    pub exif: Option<Cow<'a, [u8]>>,
+    pub xmp: Option<Cow<'a, [u8]>>,
+    /// IPTC-IIM records.
+    pub iptc: Option<&'a [u8]>,
 }
 
 /// Why a file was not probed.

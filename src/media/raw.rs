@@ -99,51 +99,18 @@ struct FirstIfd {
 }
 
 fn first_ifd(b: &[u8]) -> Option<FirstIfd> {
-    let le = b.starts_with(b"II");
-    let u16_at = |i: usize| -> Option<u16> {
-        let s = b.get(i..i + 2)?;
-        Some(if le {
-            u16::from_le_bytes([s[0], s[1]])
-        } else {
-            u16::from_be_bytes([s[0], s[1]])
-        })
-    };
-    let u32_at = |i: usize| -> Option<u32> {
-        let s = b.get(i..i + 4)?;
-        let a = [s[0], s[1], s[2], s[3]];
-        Some(if le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    };
-    let start = u32_at(4)? as usize;
-    let count = u16_at(start)? as usize;
     let mut ifd = FirstIfd {
         make: String::new(),
         reduced: false,
         sub_ifds: false,
         dng: false,
     };
-    for n in 0..count.min(512) {
-        let e = start + 2 + n * 12;
-        let (tag, typ, len) = (u16_at(e)?, u16_at(e + 2)?, u32_at(e + 4)? as usize);
-        match tag {
-            0x00FE => {
-                let v = if typ == 3 {
-                    u16_at(e + 8)? as u32
-                } else {
-                    u32_at(e + 8)?
-                };
-                ifd.reduced = v & 1 == 1;
-            }
-            0x010F if typ == 2 => {
-                let at = if len <= 4 {
-                    e + 8
-                } else {
-                    u32_at(e + 8)? as usize
-                };
-                let text = b.get(at..at + len.min(64))?;
+    for e in super::tiff::Ifd0::read(b)?.entries() {
+        match e.tag {
+            0x00FE => ifd.reduced = e.uint()? & 1 == 1,
+            0x010F if e.typ == 2 => {
+                let text = e.value()?;
+                let text = &text[..text.len().min(64)];
                 ifd.make = String::from_utf8_lossy(text)
                     .trim_end_matches('\0')
                     .trim()

@@ -3,16 +3,15 @@
 
 use std::io::Cursor;
 
-use crate::media::{Probe, read_exif};
+use crate::media::read_exif;
 
 /// The source's EXIF without what would be wrong or unwanted in the output:
 /// the orientation (already applied), sizes, the thumbnail, maker notes, and
 /// GPS unless asked for.
-pub fn rewrite_exif(probe: &Probe, keep_gps: bool, notes: &mut Vec<String>) -> Option<Vec<u8>> {
+pub fn rewrite_exif(block: &[u8], keep_gps: bool, notes: &mut Vec<String>) -> Option<Vec<u8>> {
     use exif::{Context, In, Tag};
-    let block = probe.exif_block()?;
     let mut warnings = Vec::new();
-    let exif = read_exif(&block, &mut warnings)?;
+    let exif = read_exif(block, &mut warnings)?;
     const DROP: &[Tag] = &[
         Tag::Orientation,
         Tag::PixelXDimension,

@@ -65,18 +65,17 @@ pub fn transform_timed(
     let pixels = render_timed(probe, s, out_format, times)?;
     let t = Instant::now();
     let mut notes = Vec::new();
-    let carries = out_format == MediaFormat::Jpeg && !s.strip_metadata;
-    let exif = if carries && s.keep_exif {
-        exif::rewrite_exif(probe, s.keep_gps, &mut notes)
-    } else {
-        None
-    };
-    let (xmp, iptc) = if carries {
-        probe.xmp_and_iptc()
-    } else {
-        (None, None)
-    };
-    let xmp = xmp.map(|x| xmp::sanitise(&x, s.keep_gps));
+    let source =
+        (out_format == MediaFormat::Jpeg && !s.strip_metadata).then(|| probe.metadata_blocks());
+    let source = source.as_ref();
+    let exif = source
+        .and_then(|b| b.exif.as_deref())
+        .filter(|_| s.keep_exif)
+        .and_then(|b| exif::rewrite_exif(b, s.keep_gps, &mut notes));
+    let xmp = source
+        .and_then(|b| b.xmp.as_deref())
+        .map(|x| xmp::sanitise(x, s.keep_gps));
+    let iptc = source.and_then(|b| b.iptc);
     let extras = Extras {
         quality: s.quality,
         exif: exif.as_deref(),

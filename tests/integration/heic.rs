@@ -11,28 +11,14 @@ use crate::support::{self, line_for, read_jsonl, stderr};
 
 /// Runs a folder-target pipeline with `extra` top-level YAML; returns the exit code and report.
 fn run(dir: &Path, extra: &str) -> (Option<i32>, Vec<serde_json::Value>) {
-    let yaml = format!(
-        "version: 1\ninput:\n  paths: [\"{}\"]\n{extra}ledger:\n  path: \"{}\"\ntarget:\n  dir:\n    path: \"{}\"\n    name: \"{{stem}}.{{ext}}\"\n",
-        dir.join("in").display(),
-        dir.join("ledger.sqlite").display(),
-        dir.join("out").display(),
-    );
-    let p = dir.join("p.yaml");
-    std::fs::write(&p, yaml).unwrap();
-    let report = dir.join("report.jsonl");
-    let out = support::run(&[
-        "run",
-        "-q",
-        p.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    let p = support::write_named_pipeline(dir, &dir.join("in"), "", extra);
+    let (out, report) = support::run_reported(&p, dir);
     assert!(
         out.status.code().is_some_and(|c| c <= 1),
         "{}",
         stderr(&out)
     );
-    (out.status.code(), read_jsonl(&report))
+    (out.status.code(), report)
 }
 
 fn decoded(path: &Path) -> image::DynamicImage {

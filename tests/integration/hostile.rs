@@ -13,16 +13,7 @@ fn small_jpeg(seed: u32) -> Vec<u8> {
 }
 
 fn run(input: &Path, dir: &Path) -> (std::process::Output, Vec<serde_json::Value>) {
-    let p = write_pipeline(dir, input, "");
-    let report = dir.join("r.jsonl");
-    let out = support::run(&[
-        "run",
-        "-q",
-        p.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    (out, read_jsonl(&report))
+    support::run_reported(&write_pipeline(dir, input, ""), dir)
 }
 
 fn state_of<'a>(report: &'a [serde_json::Value], name: &str) -> (&'a str, String) {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::support::fixtures::{self, jpeg_rgb, photo_like_rgb, quicktime_head, raw_with_preview};
-use crate::support::{self, line_for, read_jsonl, stderr};
+use crate::support::{self, line_for, stderr};
 
 fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
     jpeg_rgb(w, h, &photo_like_rgb(w, h, seed))
@@ -12,24 +12,11 @@ fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
 
 /// Runs a folder-target pipeline over `input` with `input_extra` lines under `input:`.
 fn run(dir: &Path, input: &Path, input_extra: &str, width: u32) -> Vec<serde_json::Value> {
-    let yaml = format!(
-        "version: 1\ninput:\n  paths: [\"{}\"]\n{input_extra}resize:\n  width: {width}\nledger:\n  path: \"{}\"\ntarget:\n  dir:\n    path: \"{}\"\n    name: \"{{stem}}.{{ext}}\"\n",
-        input.display(),
-        dir.join("ledger.sqlite").display(),
-        dir.join("out").display(),
-    );
-    let p = dir.join("p.yaml");
-    std::fs::write(&p, yaml).unwrap();
-    let report = dir.join("report.jsonl");
-    let out = support::run(&[
-        "run",
-        "-q",
-        p.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    let resize = format!("resize:\n  width: {width}\n");
+    let p = support::write_named_pipeline(dir, input, input_extra, &resize);
+    let (out, report) = support::run_reported(&p, dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    read_jsonl(&report)
+    report
 }
 
 #[test]

@@ -450,26 +450,16 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn an_impossible_date_falls_back_with_a_warning_naming_tag_and_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
+    let s = Setup::new();
     let meta = Meta {
         date_time_original: Some("2021:13:45 25:61:00".into()),
         ..Default::default()
     };
     let rgb = fixtures::photo_like_rgb(32, 24, 9);
-    let jpeg = fixtures::jpeg_with_meta(32, 24, &rgb, &meta);
-    fixtures::write_fixture(&input, "odd.jpg", &jpeg);
-    let p = write_pipeline(dir.path(), &input, "");
-    let report = dir.path().join("r.jsonl");
-    let out = run(&[
-        "run",
-        "-q",
-        p.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    s.add("odd.jpg", &fixtures::jpeg_with_meta(32, 24, &rgb, &meta));
+    let (out, report) = s.run("");
     assert!(out.status.success(), "{}", stderr(&out));
-    let line = &read_jsonl(&report)[0];
+    let line = &report[0];
     let warnings = line["warnings"].to_string();
     assert!(
         warnings.contains("DateTimeOriginal") && warnings.contains("2021:13:45 25:61:00"),

@@ -204,14 +204,7 @@ const SEGMENT_MAX: usize = 65533;
 /// (ExtendedXMP, which splits it, is not written) and said in the notes.
 fn xmp_segment(packet: &[u8], notes: &mut Vec<String>) -> Option<Vec<u8>> {
     let payload = [b"http://ns.adobe.com/xap/1.0/\0".as_slice(), packet].concat();
-    if payload.len() > SEGMENT_MAX {
-        notes.push(format!(
-            "XMP not copied: {} bytes, over one JPEG segment",
-            packet.len()
-        ));
-        return None;
-    }
-    Some(payload)
+    one_segment(payload, "XMP", packet.len(), notes)
 }
 
 /// The APP13 payload holding IPTC-IIM records: Photoshop's resource 0x0404, unnamed.
@@ -223,10 +216,19 @@ fn iptc_segment(records: &[u8], notes: &mut Vec<String>) -> Option<Vec<u8>> {
     if records.len() % 2 == 1 {
         payload.push(0);
     }
+    one_segment(payload, "IPTC", records.len(), notes)
+}
+
+/// `payload` if it fits one segment; else nothing, and a note saying what was left out.
+fn one_segment(
+    payload: Vec<u8>,
+    what: &str,
+    len: usize,
+    notes: &mut Vec<String>,
+) -> Option<Vec<u8>> {
     if payload.len() > SEGMENT_MAX {
         notes.push(format!(
-            "IPTC not copied: {} bytes, over one JPEG segment",
-            records.len()
+            "{what} not copied: {len} bytes, over one JPEG segment"
         ));
         return None;
     }

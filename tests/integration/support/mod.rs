@@ -49,6 +49,34 @@ pub fn write_pipeline(dir: &Path, input: &Path, extra: &str) -> PathBuf {
     p
 }
 
+/// The same pipeline naming outputs `{stem}.{ext}`, with `input_keys` added under
+/// `input:` and `sections` (whole top-level sections) before the ledger.
+pub fn write_named_pipeline(dir: &Path, input: &Path, input_keys: &str, sections: &str) -> PathBuf {
+    let yaml = format!(
+        "version: 1\ninput:\n  paths: [\"{}\"]\n{input_keys}{sections}ledger:\n  path: \"{}\"\ntarget:\n  dir:\n    path: \"{}\"\n    name: \"{{stem}}.{{ext}}\"\n",
+        input.display(),
+        dir.join("ledger.sqlite").display(),
+        dir.join("out").display(),
+    );
+    let p = dir.join("pipeline.yaml");
+    std::fs::write(&p, yaml).expect("write pipeline");
+    p
+}
+
+/// `pixpipe run -q PIPELINE --report DIR/r.jsonl`: the process and the report's lines.
+pub fn run_reported(pipeline: &Path, dir: &Path) -> (Output, Vec<serde_json::Value>) {
+    let report = dir.join("r.jsonl");
+    let out = run(&[
+        "run",
+        "-q",
+        pipeline.to_str().expect("UTF-8 path"),
+        "--report",
+        report.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(report.exists(), "no report written: {}", stderr(&out));
+    (out, read_jsonl(&report))
+}
+
 /// Reads a JSON Lines file.
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
