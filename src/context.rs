@@ -5,13 +5,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::i18n::Localized;
+
 #[derive(Debug, Default)]
 struct Flags {
     interrupted: AtomicBool,
     halted: AtomicBool,
     output_closed: AtomicBool,
     /// Why the run cannot go on, when a target said so (a revoked key, a full host).
-    fatal: Mutex<Option<String>>,
+    fatal: Mutex<Option<Localized>>,
 }
 
 /// Shared by the stages of one run.
@@ -36,9 +38,9 @@ impl RunContext {
     }
 
     /// [`halt`](Self::halt), keeping the first reason given.
-    pub fn halt_because(&self, why: &str) {
+    pub fn halt_because(&self, why: &Localized) {
         let mut fatal = self.flags.fatal.lock().unwrap_or_else(|p| p.into_inner());
-        fatal.get_or_insert_with(|| why.to_string());
+        fatal.get_or_insert_with(|| why.clone());
         self.halt();
     }
 
@@ -61,7 +63,7 @@ impl RunContext {
     }
 
     /// The reason given to [`halt_because`](Self::halt_because), if any.
-    pub fn fatal(&self) -> Option<String> {
+    pub fn fatal(&self) -> Option<Localized> {
         self.flags
             .fatal
             .lock()
@@ -82,9 +84,10 @@ mod tests {
         a2.interrupt();
         assert!(a.interrupted() && a.stopping());
         assert!(!b.stopping());
-        b.halt_because("first");
-        b.halt_because("second");
-        assert_eq!(b.fatal().as_deref(), Some("first"));
+        let said = |w: &str| Localized::new("msg-reason-as-said", &[("words", w.to_string())]);
+        b.halt_because(&said("first"));
+        b.halt_because(&said("second"));
+        assert_eq!(b.fatal().map(|f| f.english()).as_deref(), Some("first"));
         assert!(b.stopping() && !b.interrupted());
         assert_eq!(a.fatal(), None);
     }

@@ -80,11 +80,67 @@ msg-reason-raw-small-preview = camera RAW whose largest preview ({ $width }x{ $h
 msg-reason-live-photo = the video of Live Photo { $photo } (input.live_photos: keep delivers it)
 msg-reason-ledger = { $cause }
 
+## Delivery: what a target did with a file
+
+msg-run-stopped = the run was stopped
+msg-reason-not-sent = not sent: { $why }
+msg-reason-no-urls = this target takes no remote URLs
+msg-reason-url-sent = already sent to this host
+msg-reason-dry-run-write = dry run: would write { $name }
+msg-reason-dry-run-send = dry run: not sent
+msg-reason-taken-over-before = not sent: another worker took this content over (this worker's lease ran out)
+msg-reason-as-said = { $words }
+msg-reason-maybe-reached = { $why }; an earlier try may have reached the host
+msg-reason-gave-up = gave up after { $tries } attempts: { $last }
+msg-reason-host-had-bytes = the host already had these bytes (it returns no URL for them)
+msg-reason-cannot-write = cannot write under { $root }: { $cause }
+msg-reason-manifest = cannot write the manifest under { $root }: { $cause }
+msg-reason-identical-at = identical file already at { $where }
+msg-warn-answer-lost = an earlier run sent this file but its answer was lost: the host may hold it twice
+msg-warn-other-bytes = the host stored different bytes (md5 { $stored }, sent { $sent })
+msg-warn-taken-over-while-sent = another worker took this file over while it was sent (this worker's lease ran out): the host may hold it twice, and the ledger keeps the other worker's row
+msg-warn-tags-dropped = the host will drop these tags (over 32 characters, or with / or #): { $tags }
+msg-warn-title-cut = the title has { $chars } characters; the host keeps the first { $max }: { $kept }
+msg-warn-import-tags = the Bulk Importer keeps tags only for a user's photos (layout: users); these are dropped
+
+## The host and the network
+
+msg-host-cannot-reach = cannot reach { $host }: { $cause }
+msg-host-outage-over = { $host } has been unreachable for { $seconds } s (upload.outage_wait): { $cause }
+msg-host-away = { $host } unreachable since { $since } ({ $cause }), next try in { $next } s
+msg-host-asked-wait = the host asked to wait { $seconds } s
+msg-host-kept-asking = the host kept asking to wait ({ $seconds } s)
+msg-host-said = { $words }
+msg-host-bad-key = { $words } (check target.chevereto.api_key)
+msg-host-bad-url = { $words } (check target.chevereto.url)
+msg-host-denied = { $words }: uploads are disabled for this key or site
+msg-host-no-storage = { $words }: the host cannot store files
+msg-host-limit = { $words }: the host's upload limit is reached; run again later
+msg-host-redirected = the host redirected the upload (HTTP { $status }); check target.chevereto.url
+msg-http-status = HTTP { $status } from the host
+msg-http-not-json = HTTP { $status } with a body that is not JSON
+msg-http-no-location = HTTP { $status } without a Location
+msg-http-413 = the host (or a proxy before it) refused a body this large (HTTP { $status })
+msg-tls-plain-port = TLS handshake with { $host } failed: the port answers in plain HTTP, not HTTPS (check the scheme and port of target.chevereto.url)
+msg-tls-untrusted = the TLS certificate of { $host } is not trusted: { $cause }
+msg-net-timed-out = timed out{ $cause }
+msg-net-lost = connection lost{ $cause }
+
+## pixpipe check --online
+
+msg-online-good = { $url }: the host knows this key (nothing was uploaded)
+msg-online-bad-key = { $url }: the host refused the key: { $why }
+msg-online-unexpected = { $url }: not the answer of a Chevereto API v1.1 to a good key: { $why }
+msg-online-unreachable = { $url }: no answer: { $why }
+msg-online-stored = the host stored something without a source
+msg-online-no-host = check --online: this pipeline delivers to no host (target.chevereto)
+
 ## The pipeline file
 
 msg-config-error = { $error }
-msg-rule-two-targets = target: give either target.dir or target.chevereto, not both
-msg-rule-no-target = target: add target.dir or target.chevereto
+msg-rule-two-targets = target: give one of target.dir, target.chevereto, target.chevereto_import
+msg-rule-no-target = target: add target.dir, target.chevereto or target.chevereto_import
+msg-rule-import-user = target.chevereto_import.user: give the user with layout: users, and only then
 msg-rule-no-input = input.paths: list at least one folder or file
 msg-rule-urls-need-chevereto = input.urls: URLs can only be sent to a chevereto target
 msg-rule-two-ledgers = ledger: give either ledger.path or ledger.url, not both

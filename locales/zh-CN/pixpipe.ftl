@@ -77,11 +77,67 @@ msg-reason-raw-small-preview = 相机 RAW 文件的最大预览图（{ $width }x
 msg-reason-live-photo = 实况照片 { $photo } 的视频部分（设置 input.live_photos: keep 可一并发送）
 msg-reason-ledger = 记录库出错：{ $cause }
 
+## 发送：目标对文件做了什么
+
+msg-run-stopped = 运行已停止
+msg-reason-not-sent = 未发送：{ $why }
+msg-reason-no-urls = 此目标不接受远程网址
+msg-reason-url-sent = 已发送到此图床
+msg-reason-dry-run-write = 试运行：将写入 { $name }
+msg-reason-dry-run-send = 试运行：未发送
+msg-reason-taken-over-before = 未发送：另一个工作进程接手了此内容（本进程的租约已过期）
+msg-reason-as-said = { $words }
+msg-reason-maybe-reached = { $why }；之前的一次尝试可能已到达图床
+msg-reason-gave-up = 尝试 { $tries } 次后放弃：{ $last }
+msg-reason-host-had-bytes = 图床上已有这些字节（图床不返回其网址）
+msg-reason-cannot-write = 无法写入 { $root }：{ $cause }
+msg-reason-manifest = 无法在 { $root } 写入清单：{ $cause }
+msg-reason-identical-at = 相同的文件已在 { $where }
+msg-warn-answer-lost = 之前的运行发送过此文件但丢失了答复：图床上可能有两份
+msg-warn-other-bytes = 图床保存的字节与发送的不同（md5 { $stored }，发送的是 { $sent }）
+msg-warn-taken-over-while-sent = 发送期间另一个工作进程接手了此文件（本进程的租约已过期）：图床上可能有两份，记录库保留另一进程的记录
+msg-warn-tags-dropped = 图床会丢弃这些标签（超过 32 个字符，或含 / 或 #）：{ $tags }
+msg-warn-title-cut = 标题有 { $chars } 个字符，图床只保留前 { $max } 个：{ $kept }
+msg-warn-import-tags = 批量导入器只为用户的照片保留标签（layout: users），这些标签会被丢弃
+
+## 图床与网络
+
+msg-host-cannot-reach = 无法连接 { $host }：{ $cause }
+msg-host-outage-over = { $host } 已有 { $seconds } 秒无法连接（upload.outage_wait）：{ $cause }
+msg-host-away = { $host } 自 { $since } 起无法连接（{ $cause }），{ $next } 秒后重试
+msg-host-asked-wait = 图床要求等待 { $seconds } 秒
+msg-host-kept-asking = 图床一再要求等待（{ $seconds } 秒）
+msg-host-said = 图床答复：{ $words }
+msg-host-bad-key = 图床答复：{ $words }（请检查 target.chevereto.api_key）
+msg-host-bad-url = 图床答复：{ $words }（请检查 target.chevereto.url）
+msg-host-denied = 图床答复：{ $words }：此密钥或站点已禁止上传
+msg-host-no-storage = 图床答复：{ $words }：图床无法保存文件
+msg-host-limit = 图床答复：{ $words }：已达到图床的上传上限，请稍后再运行
+msg-host-redirected = 图床重定向了上传请求（HTTP { $status }）；请检查 target.chevereto.url
+msg-http-status = 图床返回 HTTP { $status }
+msg-http-not-json = 图床返回 HTTP { $status }，但内容不是 JSON
+msg-http-no-location = 图床返回 HTTP { $status }，但没有 Location
+msg-http-413 = 图床（或其前面的代理）拒绝了这么大的请求（HTTP { $status }）
+msg-tls-plain-port = 与 { $host } 的 TLS 握手失败：该端口使用明文 HTTP 而不是 HTTPS（请检查 target.chevereto.url 的协议和端口）
+msg-tls-untrusted = { $host } 的 TLS 证书不受信任：{ $cause }
+msg-net-timed-out = 超时{ $cause }
+msg-net-lost = 连接中断{ $cause }
+
+## pixpipe check --online
+
+msg-online-good = { $url }：图床认可此密钥（未上传任何文件）
+msg-online-bad-key = { $url }：图床拒绝了此密钥：{ $why }
+msg-online-unexpected = { $url }：不是 Chevereto API v1.1 对有效密钥的答复：{ $why }
+msg-online-unreachable = { $url }：没有答复：{ $why }
+msg-online-stored = 图床在没有来源的情况下保存了内容
+msg-online-no-host = check --online：此流水线不发送到图床（target.chevereto）
+
 ## 流水线文件
 
 msg-config-error = 流水线文件有误：{ $error }
-msg-rule-two-targets = target：target.dir 与 target.chevereto 只能写一个
-msg-rule-no-target = target：请写上 target.dir 或 target.chevereto
+msg-rule-two-targets = target：target.dir、target.chevereto 与 target.chevereto_import 只能写一个
+msg-rule-no-target = target：请写上 target.dir、target.chevereto 或 target.chevereto_import
+msg-rule-import-user = target.chevereto_import.user：仅在 layout: users 时写明用户
 msg-rule-no-input = input.paths：至少列出一个文件夹或文件
 msg-rule-urls-need-chevereto = input.urls：网址只能发送到 chevereto 目标
 msg-rule-two-ledgers = ledger：ledger.path 与 ledger.url 只能写一个

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{DecodeMode, Filter, Verbosity};
+use crate::config::{AlbumRef, DecodeMode, Filter, Verbosity};
 use crate::ledger::OutputState;
 
 /// `pixpipe --version`: the version, and the JPEG codec with whether its SIMD code is on.
@@ -134,6 +134,9 @@ pub enum Command {
         /// Print the resolved pipeline as JSON.
         #[arg(long)]
         json: bool,
+        /// Also ask the host whether it knows the key (a request that uploads nothing).
+        #[arg(long)]
+        online: bool,
     },
     /// Tell what a run would do (new, already there, duplicates, skipped) without doing it.
     Plan {
@@ -219,9 +222,9 @@ pub struct OneOff {
     /// The host's base URL (or CHEVERETO_URL).
     #[arg(long, env = "CHEVERETO_URL")]
     pub url: String,
-    /// Album id (as in the album's URL).
-    #[arg(long)]
-    pub album: Option<String>,
+    /// Album: its id, or its URL (`https://host/album/Name.ID`).
+    #[arg(long, value_parser = AlbumRef::parse)]
+    pub album: Option<AlbumRef>,
     /// Title for every file (default: each file's own metadata, then its name).
     #[arg(long)]
     pub title: Option<String>,

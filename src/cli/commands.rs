@@ -11,6 +11,7 @@ use crate::config::{
     RunPlan, Secret, Target, Text, Verbosity, Width,
 };
 use crate::context::RunContext;
+use crate::deliver;
 use crate::exit_codes::ExitCode;
 use crate::i18n::{Lang, Messages};
 use crate::pipeline::{self, RunError};
@@ -50,6 +51,7 @@ fn rule_message(rule: &RuleError) -> Option<&'static str> {
     Some(match rule {
         RuleError::TwoTargets => "msg-rule-two-targets",
         RuleError::NoTarget => "msg-rule-no-target",
+        RuleError::ImportUser => "msg-rule-import-user",
         RuleError::NoInput => "msg-rule-no-input",
         RuleError::UrlsNeedChevereto => "msg-rule-urls-need-chevereto",
         RuleError::TwoLedgers => "msg-rule-two-ledgers",
@@ -79,7 +81,7 @@ fn shown(path: &Path, pipeline: &Pipeline, json: bool) -> Result<String, ShowErr
     })
 }
 
-pub fn check(path: &Path, json: bool, lang: Lang) -> ExitCode {
+pub fn check(path: &Path, json: bool, online: bool, lang: Lang) -> ExitCode {
     let lp = match load(path, lang) {
         Ok(lp) => lp,
         Err(code) => return code,
@@ -91,15 +93,40 @@ pub fn check(path: &Path, json: bool, lang: Lang) -> ExitCode {
         lang,
         ..RunOptions::default()
     };
-    if let Err(code) = resolve(&lp, &opts) {
-        return code;
-    }
+    let plan = match resolve(&lp, &opts) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let verdict = match online {
+        true => check_online(&plan),
+        false => ExitCode::Success,
+    };
     match shown(path, &lp.pipeline, json) {
-        Ok(text) => output::finished(output::print(text.as_bytes()), ExitCode::Success),
+        Ok(text) => output::finished(output::print(text.as_bytes()), verdict),
         Err(e) => {
             eprintln!("pixpipe: {}: {e}", path.display());
             ExitCode::BadConfig
         }
+    }
+}
+
+/// Asks the plan's target whether a run could deliver, and says the answer on stderr:
+/// exit 0 when it could, 3 when it could not (a refused key, no answer), 2 when the
+/// target has nothing to ask.
+fn check_online(plan: &RunPlan) -> ExitCode {
+    let m = Messages::new(plan.lang);
+    let checked = deliver::open(plan, &RunContext::new())
+        .ok()
+        .and_then(|t| Some((t.describe(), t.check_online()?)));
+    let Some((url, c)) = checked else {
+        eprintln!("pixpipe: {}", m.text("msg-online-no-host", &[]));
+        return ExitCode::BadConfig;
+    };
+    let why = c.why.map(|w| m.render(&w)).unwrap_or_default();
+    eprintln!("pixpipe: {}", m.text(c.id, &[("url", url), ("why", why)]));
+    match c.ok {
+        true => ExitCode::Success,
+        false => ExitCode::Fatal,
     }
 }
 
@@ -313,10 +340,10 @@ pub fn upload(
 /// The pipeline a one-off upload stands for.
 fn one_off_pipeline(o: &OneOff, key: String) -> LoadedPipeline {
     let mut target = CheveretoTarget::new(Text(o.url.clone()), Secret::new(key));
-    target.album_id = o.album.clone().map(Text);
+    target.album_id = o.album.clone();
     let mut pipeline = Pipeline::with_target(Target {
-        dir: None,
         chevereto: Some(target),
+        ..Target::default()
     });
     // Literal texts from the command line: taken as written, braces and all.
     if let Some(t) = &o.title {

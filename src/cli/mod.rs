@@ -55,7 +55,11 @@ pub fn main() -> i32 {
             };
             commands::run(&pipeline, &opts, json)
         }
-        Command::Check { pipeline, json } => commands::check(&pipeline, json, lang),
+        Command::Check {
+            pipeline,
+            json,
+            online,
+        } => commands::check(&pipeline, json, online, lang),
         Command::Plan {
             pipeline,
             jobs,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::output::{self, Output, PrintError};
-use crate::config::{RunPlan, TargetPlan, Verbosity};
+use crate::config::{RunPlan, Verbosity};
 use crate::exit_codes::ExitCode;
 use crate::i18n::{Lang, Messages};
 use crate::ledger::{OutputRow, OutputState, StatRow, WorkerRow};
@@ -43,7 +43,7 @@ pub fn finish(summary: &Summary, plan: &RunPlan, json: bool) -> ExitCode {
 /// failed (with where to look). Said in Chinese, where they are the host's own words;
 /// the English summary line says as much already. A folder target has its counts only.
 fn headline(summary: &Summary, plan: &RunPlan, m: &Messages) -> Vec<String> {
-    let uploads = matches!(plan.target, TargetPlan::Chevereto(_));
+    let uploads = plan.target.remote();
     if m.lang() == Lang::En || summary.dry_run || !uploads {
         return Vec::new();
     }
@@ -63,7 +63,12 @@ fn headline(summary: &Summary, plan: &RunPlan, m: &Messages) -> Vec<String> {
 
 /// What the run's counts mean as an exit code, with the words that go with it.
 fn run_code(summary: &Summary, m: &Messages) -> ExitCode {
-    if let Some(why) = &summary.fatal {
+    if let Some(why) = summary
+        .fatal_why
+        .as_ref()
+        .map(|w| m.render(w))
+        .or(summary.fatal.clone())
+    {
         eprintln!(
             "pixpipe: {}",
             m.text("msg-stopped", &[("why", why.clone())])

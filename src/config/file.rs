@@ -10,12 +10,12 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::template::Template;
+use super::values::{AlbumRef, Glob, ImportLayout, LivePhotos, RawPolicy};
 use super::values::{
     AnswerFormat, Auth, BatchSize, ByteSize, CategoryId, Concurrency, DbUrl, DecodeMode,
     Expiration, Filter, Jobs, Megapixels, OutputFormat, Quality, Rate, Retries, Rgb, Secret,
     SourceMode, Text, TimeSpan, Version, Width, interpolate_env, true_or_false,
 };
-use super::values::{Glob, LivePhotos, RawPolicy};
 
 /// The whole pipeline file, as written (`version: 1`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -313,6 +313,39 @@ pub struct Target {
     pub dir: Option<DirTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chevereto: Option<CheveretoTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chevereto_import: Option<ImportTarget>,
+}
+
+impl Target {
+    /// How many targets are written (exactly one is allowed).
+    pub fn count(&self) -> usize {
+        usize::from(self.dir.is_some())
+            + usize::from(self.chevereto.is_some())
+            + usize::from(self.chevereto_import.is_some())
+    }
+}
+
+/// A tree for a Chevereto host's Bulk Importer: photos converted, with a JSON file
+/// beside each and a `metadata.json` per album folder.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportTarget {
+    /// The folder of the importer's job.
+    pub path: Text,
+    /// `albums` (default), `users` or `plain`, as the job's structure is set.
+    #[serde(default)]
+    pub layout: ImportLayout,
+    /// The user whose albums these are (`layout: users` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Text>,
+    /// The album of files at an input root (files in folders go to albums named after them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<CategoryId>,
+    #[serde(default, deserialize_with = "true_or_false")]
+    pub nsfw: bool,
 }
 
 /// Writes outputs under a folder. Written as a mapping, or as the folder alone
@@ -405,12 +438,12 @@ pub struct CheveretoTarget {
     /// The answer format asked for; all three are understood.
     #[serde(default)]
     pub format: AnswerFormat,
-    /// Album for every upload (its encoded id, as in its URL).
+    /// Album for every upload: its id, or its URL (`…/album/Harbour.DM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub album_id: Option<Text>,
-    /// Album per input folder: the longest folder (relative to its input root) that holds the file wins.
+    pub album_id: Option<AlbumRef>,
+    /// Album (id or URL) per input folder: the longest folder (relative to its input root) that holds the file wins.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub albums: BTreeMap<String, Text>,
+    pub albums: BTreeMap<String, AlbumRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category_id: Option<CategoryId>,
     /// Server-side resize width (pixpipe usually resizes itself; see `resize`).

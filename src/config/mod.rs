@@ -67,10 +67,12 @@ fn at_position(path: &Path, at: Option<(u64, u64)>) -> String {
 /// The rules that no single value can check by itself.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("target: give either target.dir or target.chevereto, not both")]
+    #[error("target: give one of target.dir, target.chevereto, target.chevereto_import")]
     TwoTargets,
-    #[error("target: add target.dir or target.chevereto")]
+    #[error("target: add target.dir, target.chevereto or target.chevereto_import")]
     NoTarget,
+    #[error("target.chevereto_import.user: give the user with layout: users, and only then")]
+    ImportUser,
     #[error("input.paths: list at least one folder or file")]
     NoInput,
     #[error("input.urls: URLs can only be sent to a chevereto target")]
@@ -86,6 +88,7 @@ impl RuleError {
     pub fn key(&self) -> &'static str {
         match self {
             RuleError::TwoTargets | RuleError::NoTarget => "target",
+            RuleError::ImportUser => "target.chevereto_import.user",
             RuleError::NoInput => "input.paths",
             RuleError::UrlsNeedChevereto => "input.urls",
             RuleError::TwoLedgers => "ledger",
@@ -262,10 +265,15 @@ fn parse_error(e: &serde_saphyr::Error, text: &str, path: &Path) -> ConfigError 
 
 /// Cross-field rules that no single value can check by itself.
 fn check(p: &Pipeline) -> Result<(), RuleError> {
-    match (&p.target.dir, &p.target.chevereto) {
-        (Some(_), Some(_)) => return Err(RuleError::TwoTargets),
-        (None, None) => return Err(RuleError::NoTarget),
-        _ => {}
+    match p.target.count() {
+        0 => return Err(RuleError::NoTarget),
+        1 => {}
+        _ => return Err(RuleError::TwoTargets),
+    }
+    if let Some(i) = &p.target.chevereto_import
+        && i.user.is_some() != (i.layout == ImportLayout::Users)
+    {
+        return Err(RuleError::ImportUser);
     }
     if p.input.paths.is_empty() && p.input.urls.is_empty() {
         return Err(RuleError::NoInput);

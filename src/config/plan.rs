@@ -13,7 +13,7 @@ use super::values::{
     AnswerFormat, Auth, DbUrl, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret,
     SourceMode, UploadEndpoint,
 };
-use super::values::{LivePhotos, RawPolicy};
+use super::values::{ImportLayout, LivePhotos, RawPolicy};
 use super::{ConfigError, LoadedPipeline, RuleError};
 use crate::i18n::Lang;
 
@@ -231,6 +231,25 @@ impl LedgerPlan {
 pub enum TargetPlan {
     Dir(DirPlan),
     Chevereto(Box<CheveretoPlan>),
+    CheveretoImport(ImportPlan),
+}
+
+impl TargetPlan {
+    /// Whether outputs leave this machine (the words of the summary depend on it).
+    pub fn remote(&self) -> bool {
+        matches!(self, TargetPlan::Chevereto(_))
+    }
+}
+
+/// The tree for a host's Bulk Importer.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    pub root: PathBuf,
+    pub layout: ImportLayout,
+    pub user: Option<String>,
+    pub album: Option<String>,
+    pub category_id: Option<u32>,
+    pub nsfw: bool,
 }
 
 /// The folder target.
@@ -286,22 +305,36 @@ impl RunPlan {
     /// Resolves a loaded pipeline file and the command line's options into a plan.
     pub fn resolve(lp: &LoadedPipeline, opts: &RunOptions) -> Result<RunPlan, ConfigError> {
         let p = &lp.pipeline;
-        let target = match (&p.target.dir, &p.target.chevereto) {
-            (Some(d), None) => TargetPlan::Dir(DirPlan {
+        let t = &p.target;
+        if t.count() > 1 {
+            return Err(rule(lp, RuleError::TwoTargets));
+        }
+        let target = if let Some(d) = &t.dir {
+            TargetPlan::Dir(DirPlan {
                 root: lp.resolve(d.path.as_str()),
                 name: d.name.clone(),
                 manifest: d.manifest.as_str().to_string(),
-            }),
-            (None, Some(c)) => TargetPlan::Chevereto(Box::new(chevereto_plan(lp, c)?)),
-            (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoTargets)),
-            (None, None) => return Err(rule(lp, RuleError::NoTarget)),
+            })
+        } else if let Some(c) = &t.chevereto {
+            TargetPlan::Chevereto(Box::new(chevereto_plan(lp, c)?))
+        } else if let Some(i) = &t.chevereto_import {
+            TargetPlan::CheveretoImport(ImportPlan {
+                root: lp.resolve(i.path.as_str()),
+                layout: i.layout,
+                user: i.user.as_ref().map(|u| u.as_str().to_string()),
+                album: i.album.as_ref().map(|a| a.as_str().to_string()),
+                category_id: i.category_id.map(|c| c.0),
+                nsfw: i.nsfw,
+            })
+        } else {
+            return Err(rule(lp, RuleError::NoTarget));
         };
         let roots = input_roots(lp)?;
         let mut ledger = ledger_plan(lp)?;
         ledger.enabled = !opts.no_ledger;
         let batch_size = match &target {
-            TargetPlan::Dir(_) => 64,
             TargetPlan::Chevereto(c) => c.batch_size,
+            TargetPlan::Dir(_) | TargetPlan::CheveretoImport(_) => 64,
         };
         let html = html_page(lp, opts);
         let jobs = opts

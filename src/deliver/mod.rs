@@ -1,25 +1,40 @@
-//! Where outputs go, behind one interface: a [`Target`] takes the files the CPU
-//! stages prepared, delivers them, and hands each result to the [`Recorder`].
+//! Where outputs go. A [`Target`] only knows how to deliver one prepared file and
+//! what its deliveries are called; the [`driver`] owns everything around that: the
+//! work loop, the recording protocol (pending row, final row, a lease lost to another
+//! worker), the stop policy, the words of each outcome and the progress line. The
+//! parts remote targets share (retries with backoff, pacing, the per-host breaker)
+//! live in [`pacer`], for any target to use. This is rclone's split: a backend does
+//! `Put`, the engine does the rest, so a new target never copies the loop.
 //!
-//! Owns: the [`Target`] interface, what a target receives ([`Work`], [`Ready`]),
-//! and the targets: `dir` (a folder) and `chevereto` (an image host).
-//! Must not: decode, probe or walk; it sees prepared files only, and the run's
-//! plan. A new target is a new folder here and one arm in [`open`].
+//! Owns: the [`Target`] interface, what a target receives ([`Parcel`], [`Ready`])
+//! and answers ([`Delivery`]), the driver, and the targets, each in its own folder:
+//! `dir` (a folder), `chevereto` (an image host), `chevereto_import` (a tree for the
+//! host's Bulk Importer). [`open`] is the one place that names them.
+//! Must not: decode, probe or walk; it sees prepared files only, and the run's plan.
 
+mod breaker;
 pub mod chevereto;
-pub mod dir;
+mod chevereto_import;
+mod dir;
+mod driver;
+mod files;
+mod pacer;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
-
-use tokio::sync::mpsc;
 
 use crate::config::template::Template;
 use crate::config::{RunPlan, TargetPlan};
 use crate::context::RunContext;
-use crate::ledger::{FileRow, LedgerReader, OutputRow};
-use crate::record::{Outcome, RecordError, Recorder, State};
+use crate::i18n::Localized;
+use crate::ledger::{FileRow, OutputRow};
+use crate::record::{Outcome, RecordError, State};
 use crate::transform::Output;
+
+pub use driver::deliver;
 
 /// A file ready for its target.
 pub struct Ready {
@@ -75,21 +90,7 @@ pub enum Prepared {
     Ready(Box<Ready>),
 }
 
-impl Prepared {
-    /// The outcome of a file that reached its target after the run stopped.
-    pub fn not_delivered(self, why: &str) -> Outcome {
-        match self {
-            Prepared::Finished(o, _) => o,
-            Prepared::Ready(r) => {
-                let mut o = r.outcome(State::NotStarted);
-                o.reason = Some(format!("not delivered: the run stopped ({why})"));
-                o
-            }
-        }
-    }
-}
-
-/// What reaches a target, in order.
+/// What reaches the driver, in order.
 #[allow(clippy::large_enum_variant)] // as for `Prepared`
 pub enum Work {
     /// A prepared file, and how many files the scan had found by then.
@@ -98,7 +99,85 @@ pub enum Work {
     Url(String),
 }
 
-/// Why a target could not go on.
+/// One thing for a target to deliver.
+pub enum Parcel {
+    File(Box<Ready>),
+    /// A remote image the host fetches itself (only targets that say they take URLs).
+    Url(String),
+}
+
+/// Where a delivered file went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The file or URL people open.
+    pub location: Option<String>,
+    /// What the target answered beyond the location, by name (`viewer_url`,
+    /// `delete_url`, `short_url`, `id`, `md5`): kept in the ledger as it is.
+    pub answer: BTreeMap<String, String>,
+}
+
+impl Placement {
+    pub fn at(location: String) -> Placement {
+        Placement {
+            location: Some(location),
+            answer: BTreeMap::new(),
+        }
+    }
+
+    pub fn answer(&self, name: &str) -> Option<&str> {
+        self.answer.get(name).map(String::as_str)
+    }
+}
+
+/// What one delivery came to: typed, so the driver words it in the run's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Delivered now.
+    Delivered(Placement),
+    /// The target holds these bytes already: an identical file, or a host that says so.
+    AlreadyThere(Option<Placement>, Localized),
+    /// This file failed; the others go on.
+    Failed(Localized),
+    /// The run cannot go on (a revoked key, a folder that cannot take a manifest).
+    Fatal(Localized),
+    /// Nothing of this file reached the target: the run stopped first. A re-run sends it.
+    NotSent(Localized),
+}
+
+/// A delivery and what came with it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub delivery: Delivery,
+    /// A try failed after its bytes may have reached the target, and another was
+    /// made: the target may hold the file twice.
+    pub possibly_duplicated: bool,
+    /// Things the person should know about this file (a title the host cuts).
+    pub warnings: Vec<Localized>,
+}
+
+impl From<Delivery> for Sent {
+    fn from(delivery: Delivery) -> Sent {
+        Sent {
+            delivery,
+            possibly_duplicated: false,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What `check --online` learnt: whether a run could deliver, as a message that takes
+/// the target's `url` and, when there is one, the target's own `why`.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub ok: bool,
+    pub id: &'static str,
+    pub why: Option<Localized>,
+}
+
+/// A delivery in progress; targets that wait on the network give one back at once.
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Sent> + Send + 'a>>;
+
+/// Why the delivery of a run could not go on at all.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
     #[error(transparent)]
@@ -108,20 +187,28 @@ pub enum DeliverError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot start the upload runtime: {0}")]
+    #[error("cannot start the delivery runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot set up the HTTP client: {0}")]
     Client(reqwest::Error),
-    #[error("an upload task failed: {0}")]
+    #[error("a delivery task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
-    #[error("{0} targets take no remote URLs")]
-    NoUrls(&'static str),
 }
 
-/// A place outputs go to.
-pub trait Target: Send {
+/// A place outputs go to: what differs from one target to the next, and nothing more.
+pub trait Target: Send + Sync {
     /// The target's name in the ledger: `dir:/abs/path`, `chevereto:https://…/api/1/upload`.
     fn key(&self) -> &str;
+
+    /// Where it delivers, for people (a folder, a host's URL; never a secret).
+    fn describe(&self) -> String;
+
+    /// Whether deliveries leave this machine: then a `pending` row is committed before
+    /// each one (a kill must not forget a file the host may hold), outputs are
+    /// `uploaded` rather than `written`, and the progress line counts uploads.
+    fn remote(&self) -> bool {
+        false
+    }
 
     /// Whether a ledger row for this target still holds (a folder checks the file is there).
     fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>;
@@ -131,28 +218,48 @@ pub trait Target: Send {
         None
     }
 
-    /// How many prepared files may wait for this target.
-    fn queue(&self) -> usize {
+    /// How many deliveries may be in flight at once.
+    fn concurrency(&self) -> usize {
         1
     }
 
-    /// Delivers everything that comes through `work`, handing each result to `rec`;
-    /// returns once `work` is closed and every delivery is settled.
-    fn deliver(
-        &mut self,
-        work: mpsc::Receiver<Work>,
-        rec: &mut Recorder,
-        ctx: &RunContext,
-    ) -> Result<(), DeliverError>;
+    /// Whether it takes [`Parcel::Url`]s.
+    fn takes_urls(&self) -> bool {
+        false
+    }
+
+    /// Delivers one parcel, once (retrying inside is the target's business, with [`pacer`]).
+    fn deliver<'a>(&'a self, parcel: &'a Parcel, ctx: &'a RunContext) -> Pending<'a>;
+
+    /// A file already delivered was met again under another path: a target that lists
+    /// its sources (a manifest) follows the move.
+    fn source_moved(&self, _location: &str, _new_path: &Path) {}
+
+    /// What the run waits for, when it waits for the target ("HOST unreachable since …").
+    fn status(&self) -> Option<Localized> {
+        None
+    }
+
+    /// `check --online`: asks, without delivering anything, whether a run could deliver
+    /// (the host knows the key). `None` for a target with nothing to ask.
+    fn check_online(&self) -> Option<Checked> {
+        None
+    }
+
+    /// Every delivery is settled: write what is kept for the whole run (a manifest).
+    fn finish(&self) -> Result<(), DeliverError> {
+        Ok(())
+    }
 }
 
-/// Opens the plan's target. `reader` answers lookups a target makes itself (URL inputs).
-pub fn open(
-    plan: &RunPlan,
-    reader: Arc<dyn LedgerReader>,
-) -> Result<Box<dyn Target>, DeliverError> {
+/// Opens the plan's target: the one place that names every kind.
+pub fn open(plan: &RunPlan, ctx: &RunContext) -> Result<Arc<dyn Target>, DeliverError> {
+    let delivers = plan.mode.delivers();
     Ok(match &plan.target {
-        TargetPlan::Dir(d) => Box::new(dir::DirTarget::open(d, plan.mode)?),
-        TargetPlan::Chevereto(c) => Box::new(chevereto::CheveretoTarget::open(c, plan, reader)?),
+        TargetPlan::Dir(d) => Arc::new(dir::DirTarget::open(d, delivers)?),
+        TargetPlan::Chevereto(c) => Arc::new(chevereto::CheveretoTarget::open(c, ctx)?),
+        TargetPlan::CheveretoImport(i) => {
+            Arc::new(chevereto_import::ImportTarget::open(i, delivers)?)
+        }
     })
 }

@@ -98,6 +98,9 @@ pub struct UnknownLang {
 pub struct Localized {
     pub id: &'static str,
     pub args: Vec<(&'static str, String)>,
+    /// Arguments that are messages themselves, put into the same language first (a
+    /// reason inside "gave up after 5 attempts: …").
+    pub nested: Vec<(&'static str, Localized)>,
 }
 
 impl Localized {
@@ -105,7 +108,14 @@ impl Localized {
         Localized {
             id,
             args: args.to_vec(),
+            nested: Vec::new(),
         }
+    }
+
+    /// This message with `inner` as its argument `name`.
+    pub fn with(mut self, name: &'static str, inner: Localized) -> Localized {
+        self.nested.push((name, inner));
+        self
     }
 
     /// The English words, for machine-readable output and logs.
@@ -166,7 +176,8 @@ impl Messages {
     }
 
     pub fn render(&self, l: &Localized) -> String {
-        let args: Vec<(&str, String)> = l.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let mut args: Vec<(&str, String)> = l.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+        args.extend(l.nested.iter().map(|(k, inner)| (*k, self.render(inner))));
         self.text(l.id, &args)
     }
 

@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{ConfigError, LedgerPlace, RunPlan, TargetPlan};
+use crate::config::{ConfigError, LedgerPlace, RunPlan};
 use crate::context::RunContext;
-use crate::deliver::{self, DeliverError, Work};
+use crate::deliver::{self, DeliverError, Target, Work};
 use crate::i18n::Messages;
 use crate::ledger::{self, Claims, Ledger, LedgerError};
 use crate::record::{
@@ -63,20 +63,25 @@ impl RunError {
 pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     let mut ledger = open_ledger(plan)?;
     let reader = ledger.reader()?;
-    let mut target = deliver::open(plan, Arc::clone(&reader))?;
+    let target = deliver::open(plan, ctx)?;
     // Without a ledger to take over once rows are in, claims are kept for the whole run.
     let claims = Arc::new(Claims::new(!plan.mode.delivers() || !plan.ledger.enabled));
-    let stage = Arc::new(prepare::Stage::new(plan, target.as_ref(), reader, &claims));
+    let stage = Arc::new(prepare::Stage::new(
+        plan,
+        target.as_ref(),
+        Arc::clone(&reader),
+        &claims,
+    ));
     let run = match plan.mode.delivers() && plan.ledger.enabled {
         true => Some(ledger.begin_run(&plan.source.display().to_string(), target.key())?),
         false => None,
     };
-    let sinks = sinks(plan, ctx)?;
+    let sinks = sinks(plan, target.as_ref(), ctx)?;
     let mut rec = Recorder::new(ledger, target.key(), run, claims, plan.batch_size, sinks);
     rec.set_dry_run(!plan.mode.delivers());
-    let (tx, rx) = mpsc::channel::<Work>(target.queue().max(1));
+    let (tx, rx) = mpsc::channel::<Work>(target.concurrency().max(1));
     let delivered = std::thread::scope(|s| {
-        let deliverer = s.spawn(|| target.deliver(rx, &mut rec, ctx));
+        let deliverer = s.spawn(|| deliver::deliver(target, plan, reader, rx, &mut rec, ctx));
         for url in &plan.urls {
             if tx.blocking_send(Work::Url(url.clone())).is_err() {
                 break;
@@ -100,7 +105,8 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
     let summary = rec.finish(ctx.interrupted());
     delivered?;
     let mut summary = summary?;
-    summary.fatal = ctx.fatal();
+    summary.fatal = ctx.fatal().map(|f| f.english());
+    summary.fatal_why = ctx.fatal();
     summary.output_closed = ctx.output_closed();
     Ok(summary)
 }
@@ -140,14 +146,17 @@ pub fn open_ledger_at(
 }
 
 /// The outcome sinks of a run: the progress line, and the report and the page when asked.
-fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
-    let uploads = matches!(plan.target, TargetPlan::Chevereto(_));
+fn sinks(
+    plan: &RunPlan,
+    target: &dyn Target,
+    ctx: &RunContext,
+) -> Result<Vec<Box<dyn OutcomeSink>>, RecordError> {
     let words = Messages::new(plan.lang);
     let mut sinks: Vec<Box<dyn OutcomeSink>> = vec![Box::new(Progress::new(
         plan.verbosity,
         ctx,
         words.clone(),
-        uploads,
+        target.remote(),
     ))];
     if let Some(path) = &plan.report {
         sinks.push(Box::new(ReportWriter::create(path)?));
@@ -156,21 +165,9 @@ fn sinks(plan: &RunPlan, ctx: &RunContext) -> Result<Vec<Box<dyn OutcomeSink>>, 
         sinks.push(Box::new(HtmlPage::new(
             path,
             &plan.source,
-            target_words(plan),
+            target.describe(),
             words,
         )));
     }
     Ok(sinks)
-}
-
-/// Where the run delivers, for people: the folder, or the host's upload URL (which
-/// never holds the key: that travels in a header or a form field).
-fn target_words(plan: &RunPlan) -> String {
-    match &plan.target {
-        TargetPlan::Dir(d) => std::path::absolute(&d.root)
-            .unwrap_or_else(|_| d.root.clone())
-            .display()
-            .to_string(),
-        TargetPlan::Chevereto(c) => c.endpoint.as_str().to_string(),
-    }
 }

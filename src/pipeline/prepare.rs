@@ -31,6 +31,8 @@ pub struct Stage {
     pub still_there: Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>,
     /// The target's name template, when it names its outputs.
     pub name: Option<Template>,
+    /// Whether the target's outputs leave this machine (uploaded, not written).
+    pub remote: bool,
 }
 
 impl Stage {
@@ -47,6 +49,7 @@ impl Stage {
             claims: Arc::clone(claims),
             still_there: target.still_there(),
             name: target.name_template().cloned(),
+            remote: target.remote(),
         }
     }
 }
@@ -134,11 +137,10 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         return Prepared::Finished(read(o), None);
     }
     if stage.plan.mode == crate::config::Mode::Plan {
-        // A target that names its outputs writes them (a folder); the others upload.
-        let new = if stage.name.is_some() {
-            State::Written
-        } else {
+        let new = if stage.remote {
             State::Uploaded
+        } else {
+            State::Written
         };
         let mut o = Outcome::with_reason(&found.path, new, "new");
         o.source_md5 = Some(probe.md5.clone());
@@ -267,6 +269,7 @@ mod tests {
             claims: Arc::new(Claims::new(false)),
             still_there: Arc::new(|_: &OutputRow| true),
             name: None,
+            remote: false,
         }
     }
 

@@ -180,6 +180,9 @@ pub struct Summary {
     /// Why the run stopped early, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatal: Option<String>,
+    /// The same, as a message, for the people who read it in their language.
+    #[serde(skip)]
+    pub fatal_why: Option<Localized>,
     /// Standard output or error went away (a closed pipe): the run stopped quietly.
     #[serde(skip)]
     pub output_closed: bool,

@@ -408,11 +408,18 @@ fn a_missing_input_path_is_refused_by_check_plan_and_run() {
 
 #[test]
 fn a_missing_or_empty_target_says_what_to_add() {
-    Case::new(HEAD).refused("", "target: add target.dir or target.chevereto");
-    Case::new(&format!("{HEAD}target: {{}}\n"))
-        .refused(":4:1", "target: add target.dir or target.chevereto");
-    Case::new(&format!("{HEAD}target:\n"))
-        .refused(":4:1", "target: add target.dir or target.chevereto");
+    Case::new(HEAD).refused(
+        "",
+        "target: add target.dir, target.chevereto or target.chevereto_import",
+    );
+    Case::new(&format!("{HEAD}target: {{}}\n")).refused(
+        ":4:1",
+        "target: add target.dir, target.chevereto or target.chevereto_import",
+    );
+    Case::new(&format!("{HEAD}target:\n")).refused(
+        ":4:1",
+        "target: add target.dir, target.chevereto or target.chevereto_import",
+    );
     Case::new(&format!("{HEAD}target:\n  dir:\n    name: x\n")).refused(
         ":6:5",
         "target.dir.path: missing; add `path:` under target.dir",

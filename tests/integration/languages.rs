@@ -95,7 +95,7 @@ fn the_flag_beats_pixpipe_lang_which_beats_the_locale() {
         "{err}"
     );
     assert!(
-        err.contains("target：请写上 target.dir 或 target.chevereto"),
+        err.contains("target：请写上 target.dir、target.chevereto 或 target.chevereto_import"),
         "{err}"
     );
     let help = support::pixpipe()

@@ -10,8 +10,10 @@ mod config_words;
 mod crash_safety;
 #[cfg(feature = "heic")]
 mod heic;
+mod host_seams;
 mod hostile;
 mod html_page;
+mod import_tree;
 mod inspect;
 mod kept_metadata;
 mod languages;

@@ -69,6 +69,62 @@ impl Expiration {
     }
 }
 
+/// An album, by its id or by its URL: users find the URL in their browser, and the
+/// id is its last part (`https://host/album/Harbour.DM` → `DM`; an album without a
+/// name in its URL, `…/album/DM`, too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AlbumRef(pub String);
+
+/// A URL that names no album.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an album URL (like https://host/album/Name.ID) nor an album id")]
+pub struct AlbumRefError(pub String);
+
+impl AlbumRef {
+    pub fn parse(s: &str) -> Result<AlbumRef, AlbumRefError> {
+        let s = s.trim();
+        let bad = || AlbumRefError(s.to_string());
+        let Some((_, rest)) = s.split_once("://") else {
+            let id_like = !s.is_empty() && !s.contains(['/', '?', '#', ' ']);
+            return id_like.then(|| AlbumRef(s.to_string())).ok_or_else(bad);
+        };
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        let segments: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let at = segments
+            .iter()
+            .rposition(|p| *p == "album" || *p == "a")
+            .ok_or_else(bad)?;
+        let last = segments.get(at + 1).ok_or_else(bad)?;
+        let id = last.rsplit('.').next().unwrap_or(last);
+        let id_chars = id.chars().all(|c| c.is_ascii_alphanumeric());
+        (!id.is_empty() && id_chars && segments.len() == at + 2)
+            .then(|| AlbumRef(id.to_string()))
+            .ok_or_else(bad)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AlbumRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "an album is its id or its URL, not {other}"
+                )));
+            }
+        };
+        let raw = super::interpolate_env(&raw, |name| std::env::var(name).ok())
+            .map_err(serde::de::Error::custom)?;
+        AlbumRef::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The upload endpoint of a host: exactly `{base}/api/1/upload`, no query, no trailing
 /// slash (either makes the server redirect and lose the body). Checked once, when the
 /// plan is made, so nothing downstream checks it again.
@@ -148,4 +204,29 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn albums_by_id_or_url() {
+        let id = |s: &str| AlbumRef::parse(s).map(|a| a.0);
+        assert_eq!(id("DM").unwrap(), "DM");
+        assert_eq!(id("https://h.invalid/album/Harbour.DM").unwrap(), "DM");
+        assert_eq!(
+            id("https://h.invalid/album/Harbour.at.dawn.DM/").unwrap(),
+            "DM"
+        );
+        assert_eq!(
+            id("http://127.0.0.1:8099/album/DM?sort=date_desc").unwrap(),
+            "DM"
+        );
+        assert_eq!(id("https://h.invalid/sub/a/Xy1").unwrap(), "Xy1");
+        assert!(id("https://h.invalid/image/photo.abc").is_err());
+        assert!(id("https://h.invalid/album/").is_err());
+        assert!(id("https://h.invalid/album/x/embeds").is_err());
+        assert!(id("a b").is_err());
+    }
 }

@@ -173,6 +173,12 @@ named!(SourceMode {
     Base64 => "base64",
 });
 
+named!(ImportLayout {
+    Albums => "albums",
+    Users => "users",
+    Plain => "plain",
+});
+
 named!(AnswerFormat {
     Json => "json",
     Txt => "txt",
@@ -217,4 +223,17 @@ pub enum AnswerFormat {
     Json,
     Txt,
     Redirect,
+}
+
+/// How the Bulk Importer's tree is laid out (the importer's `root` option).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportLayout {
+    /// `ROOT/ALBUM/SUB…/photo`: every folder an album (guest albums on the host).
+    #[default]
+    Albums,
+    /// `ROOT/USER/ALBUM/SUB…/photo`: albums of one user, created if missing.
+    Users,
+    /// `ROOT/…/photo`: no albums.
+    Plain,
 }

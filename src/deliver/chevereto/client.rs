@@ -1,16 +1,16 @@
-//! Sends files to a Chevereto host: one request per file, retried with
-//! exponential backoff and jitter on transient failures, paced by a rate
-//! limit, and stopped for good by the first answer that says the run cannot
-//! go on (a bad key must not be hammered).
+//! One try of one upload: the request (multipart form, the key in a header or a
+//! field), the answer read by the contract in `protocol`, and a connection that
+//! could not be made told apart from one that failed after the bytes left. Retries,
+//! pacing and the breaker are the [`Pacer`](crate::deliver::pacer)'s.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::breaker::{Breaker, Verdict};
 use super::protocol::{self, Answer};
 use crate::config::{AnswerFormat, Auth, CheveretoPlan, SourceMode};
-use crate::context::RunContext;
+use crate::deliver::pacer::Try;
+use crate::i18n::Localized;
 
 /// What to send for one file.
 pub struct UploadRequest {
@@ -30,180 +30,57 @@ pub enum Source {
     },
     /// A remote image the host fetches itself.
     Url(String),
+    /// No source at all: the host checks the key and answers `Empty upload source`.
+    Nothing,
 }
-
-/// The final word on one file, after any retries.
-#[derive(Debug)]
-pub struct UploadResult {
-    pub answer: Answer,
-    /// A request failed after its body may have reached the host, then another was sent:
-    /// the host may hold the file twice.
-    pub possibly_duplicated: bool,
-}
-
-/// The longest single wait for a flood limit or `Retry-After`.
-const MAX_WAIT: Duration = Duration::from_secs(3600);
-/// Waits for flood limits and 429s allowed per file, on top of the retries.
-const MAX_WAITS: u32 = 20;
 
 /// A configured client for one host.
 pub struct Uploader {
     client: reqwest::Client,
     target: CheveretoPlan,
-    pace: Option<Duration>,
-    next_slot: tokio::sync::Mutex<Instant>,
-    /// The first fatal answer halts the run here; no request starts after it.
-    ctx: RunContext,
     /// `host:port`, for messages.
     host: String,
-    breaker: Breaker,
 }
 
 impl Uploader {
-    pub fn new(target: &CheveretoPlan, ctx: &RunContext) -> Result<Uploader, reqwest::Error> {
+    pub fn new(target: &CheveretoPlan) -> Result<Uploader, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(target.timeout)
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("pixpipe/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let host = host_of(target.endpoint.origin());
         Ok(Uploader {
             client,
-            breaker: Breaker::new(&host, target.outage_wait),
-            host,
+            host: host_of(target.endpoint.origin()),
             target: target.clone(),
-            pace: target.rate_limit.map(|r| Duration::from_secs_f64(1.0 / r)),
-            next_slot: tokio::sync::Mutex::new(Instant::now()),
-            ctx: ctx.clone(),
         })
     }
 
-    /// Sends one file, retrying what is worth retrying. Connections that cannot be made
-    /// go to the host's breaker, not to the file's retries: nothing was sent.
-    pub async fn send(&self, req: &UploadRequest) -> UploadResult {
-        let mut attempts = 0;
-        let mut waits = 0;
-        let mut possibly_duplicated = false;
-        let mut last_error = String::new();
-        loop {
-            if let Some(why) = self.stopped() {
-                return self.not_sent(why, possibly_duplicated);
-            }
-            if attempts > self.target.retries {
-                let why = format!("gave up after {attempts} attempts: {last_error}");
-                return result(Answer::Rejected(why), possibly_duplicated);
-            }
-            if !self.wait_until(self.breaker.next()).await || !self.pace().await {
-                continue; // stopped while waiting: said at the top of the loop
-            }
-            attempts += 1;
-            let answer = match self.attempt(req).await {
-                Ok(a) => {
-                    self.breaker.answered();
-                    a
-                }
-                Err(e) if e.is_connect() => {
-                    attempts -= 1;
-                    match self.unreachable(&e) {
-                        Some(why) => return self.not_sent(why, possibly_duplicated),
-                        None => continue,
-                    }
-                }
-                Err(e) => {
-                    // A request that failed after connecting may have been stored.
-                    possibly_duplicated = true;
-                    Answer::Transient(describe(&e))
-                }
-            };
-            match answer {
-                Answer::Transient(why) => {
-                    last_error = why;
-                    self.wait_until(Instant::now() + backoff(attempts)).await;
-                }
-                Answer::RetryAfter(d) if waits < MAX_WAITS => {
-                    waits += 1;
-                    attempts -= 1;
-                    last_error = format!("asked to wait {} s", d.as_secs());
-                    self.wait_until(Instant::now() + d.min(MAX_WAIT)).await;
-                }
-                Answer::RetryAfter(d) => {
-                    let why = format!("the host kept asking to wait ({} s)", d.as_secs());
-                    return result(Answer::Rejected(why), possibly_duplicated);
-                }
-                Answer::Fatal(why) => {
-                    self.ctx.halt_because(&why);
-                    return result(Answer::Fatal(why), possibly_duplicated);
-                }
-                answer => return result(answer, possibly_duplicated),
-            }
-        }
+    /// `host:port` of the endpoint.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
-    /// Why this upload must not go on: Ctrl-C, or the run halted by another answer.
-    fn stopped(&self) -> Option<String> {
-        if let Some(why) = self.ctx.fatal() {
-            return Some(why);
-        }
-        self.ctx
-            .interrupted()
-            .then(|| "the run was stopped".to_string())
-    }
-
-    /// The end of a file that was not (or maybe not) sent.
-    fn not_sent(&self, why: String, possibly_duplicated: bool) -> UploadResult {
-        if possibly_duplicated {
-            let why = format!("{why}; an earlier try may have reached the host");
-            return result(Answer::Rejected(why), true);
-        }
-        result(Answer::NotSent(why), false)
-    }
-
-    /// A connection that could not be made: the breaker decides. `Some` is the reason
-    /// to give up (the run is halted with it); `None`, try again when the breaker says.
-    fn unreachable(&self, e: &reqwest::Error) -> Option<String> {
-        let why = match connect_failure(e, &self.host) {
-            ConnectFailure::Fatal(why) => why,
-            ConnectFailure::Unreachable(cause) => match self.breaker.unreachable(&cause) {
-                Verdict::TryAt(_) => return None,
-                Verdict::GiveUp(why) => why,
+    /// Sends one request and says what it came to.
+    pub async fn try_once(&self, req: &UploadRequest) -> Try<Answer> {
+        match self.attempt(req).await {
+            Ok(Answer::Transient(why)) => Try::Again {
+                why,
+                maybe_sent: false,
             },
-        };
-        self.ctx.halt_because(&why);
-        Some(why)
-    }
-
-    /// What the progress line says while the host is away.
-    pub fn status(&self) -> Option<String> {
-        self.breaker.status()
-    }
-
-    /// Sleeps until `at`, waking every 200 ms to see whether the run was stopped, so
-    /// Ctrl-C is heard within a fraction of a second; false when it was stopped.
-    async fn wait_until(&self, at: Instant) -> bool {
-        loop {
-            if self.stopped().is_some() {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= at {
-                return true;
-            }
-            tokio::time::sleep((at - now).min(Duration::from_millis(200))).await;
+            Ok(Answer::RetryAfter(d)) => Try::Wait(d),
+            Ok(answer) => Try::Answered(answer),
+            Err(e) if e.is_connect() => match connect_failure(&e, &self.host) {
+                ConnectFailure::Unreachable(cause) => Try::Unreachable(cause),
+                ConnectFailure::Fatal(why) => Try::Fatal(why),
+            },
+            // A request that failed after connecting may have been stored.
+            Err(e) => Try::Again {
+                why: describe(&e),
+                maybe_sent: true,
+            },
         }
-    }
-
-    /// Waits for this request's slot under the rate limit; false when stopped.
-    async fn pace(&self) -> bool {
-        let Some(step) = self.pace else { return true };
-        let wait_until = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + step;
-            slot
-        };
-        self.wait_until(wait_until).await
     }
 
     async fn attempt(&self, req: &UploadRequest) -> Result<Answer, reqwest::Error> {
@@ -256,6 +133,7 @@ impl Uploader {
         }
         form = match (&req.source, t.source) {
             (Source::Url(url), _) => form.text("source", url.clone()),
+            (Source::Nothing, _) => form,
             (Source::File { bytes, .. }, SourceMode::Base64) => form.text(
                 "source",
                 base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -306,19 +184,6 @@ impl Uploader {
     }
 }
 
-/// Exponential backoff with full jitter: up to 1, 2, 4 ... 60 seconds.
-pub fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 500u64.saturating_mul(1 << attempt.min(7)).min(60_000);
-    Duration::from_millis(cap_ms / 2 + fastrand::u64(0..=cap_ms / 2))
-}
-
-fn result(answer: Answer, possibly_duplicated: bool) -> UploadResult {
-    UploadResult {
-        answer,
-        possibly_duplicated,
-    }
-}
-
 /// `host:port` of an origin (`https://h:8443` → `h:8443`).
 fn host_of(origin: &str) -> String {
     origin
@@ -333,7 +198,7 @@ enum ConnectFailure {
     /// Worth waiting for (refused, unreachable, a name that does not resolve yet).
     Unreachable(String),
     /// Waiting will not help (TLS against a plain-HTTP port, an untrusted certificate).
-    Fatal(String),
+    Fatal(Localized),
 }
 
 fn connect_failure(e: &reqwest::Error, host: &str) -> ConnectFailure {
@@ -354,14 +219,12 @@ fn classify_connect(causes: &[String], host: &str) -> ConnectFailure {
         .cloned()
         .unwrap_or_else(|| "could not connect".into());
     if all.contains("invalidcontenttype") || all.contains("corrupt message") {
-        return ConnectFailure::Fatal(format!(
-            "TLS handshake with {host} failed: the port answers in plain HTTP, not HTTPS (check the scheme and port of target.chevereto.url)"
-        ));
+        let host = ("host", host.to_string());
+        return ConnectFailure::Fatal(Localized::new("msg-tls-plain-port", &[host]));
     }
     if all.contains("certificate") || all.contains("unknownissuer") {
-        return ConnectFailure::Fatal(format!(
-            "the TLS certificate of {host} is not trusted: {last}"
-        ));
+        let args = [("host", host.to_string()), ("cause", last)];
+        return ConnectFailure::Fatal(Localized::new("msg-tls-untrusted", &args));
     }
     if all.contains("dns error") || all.contains("failed to lookup address") {
         return ConnectFailure::Unreachable(format!("its name does not resolve ({last})"));
@@ -373,13 +236,11 @@ fn classify_connect(causes: &[String], host: &str) -> ConnectFailure {
 }
 
 /// A transport error in words, without the request (which could carry the key in a field).
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
+fn describe(e: &reqwest::Error) -> Localized {
+    let id = if e.is_timeout() {
+        "msg-net-timed-out"
     } else {
-        "connection lost"
+        "msg-net-lost"
     };
     let mut cause = String::new();
     let mut source = std::error::Error::source(e);
@@ -387,11 +248,12 @@ fn describe(e: &reqwest::Error) -> String {
         cause = s.to_string();
         source = s.source();
     }
-    if cause.is_empty() {
-        kind.to_string()
+    let cause = if cause.is_empty() {
+        cause
     } else {
-        format!("{kind}: {cause}")
-    }
+        format!(": {cause}")
+    };
+    Localized::new(id, &[("cause", cause)])
 }
 
 #[cfg(test)]
@@ -414,26 +276,16 @@ mod tests {
         );
         assert!(matches!(
             words(&["client error (Connect)", "received corrupt message of type InvalidContentType"]),
-            ConnectFailure::Fatal(w) if w.contains("plain HTTP, not HTTPS")
+            ConnectFailure::Fatal(w) if w.english().contains("plain HTTP, not HTTPS")
         ));
         assert!(matches!(
             words(&["client error (Connect)", "invalid peer certificate: UnknownIssuer"]),
-            ConnectFailure::Fatal(w) if w.contains("not trusted")
+            ConnectFailure::Fatal(w) if w.english().contains("not trusted")
         ));
         assert!(matches!(
             words(&["client error (Connect)", "dns error", "failed to lookup address information"]),
             ConnectFailure::Unreachable(w) if w.contains("does not resolve")
         ));
         assert_eq!(host_of("https://h.invalid:8443"), "h.invalid:8443");
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for a in 1..20 {
-            let d = backoff(a);
-            assert!(d <= Duration::from_secs(60));
-        }
-        assert!(backoff(1) <= Duration::from_secs(1));
-        assert!(backoff(6) >= Duration::from_secs(8));
     }
 }

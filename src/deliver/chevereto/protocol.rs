@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::i18n::Localized;
+
 /// What one upload answer means for the file and for the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -18,15 +20,21 @@ pub enum Answer {
     Duplicate,
     /// Try again after this long (flood limit per minute or hour, HTTP 429).
     RetryAfter(Duration),
-    /// A transient failure worth retrying with backoff (5xx, a lost connection).
-    Transient(String),
+    /// A transient failure worth retrying with backoff (5xx, a body that is no answer).
+    Transient(Localized),
     /// This file was refused; the others may still go.
-    Rejected(String),
+    Rejected(Localized),
     /// The run cannot go on (bad key, uploads denied, wrong URL, host out of space, daily flood limit).
-    Fatal(String),
-    /// Nothing of this file reached the host: the run stopped first (the host
-    /// unreachable, Ctrl-C, a fatal answer to another file). A re-run sends it.
-    NotSent(String),
+    Fatal(Localized),
+}
+
+/// The host's own words, wrapped in a message of pixpipe's that says what they mean.
+fn said(id: &'static str, words: &str) -> Localized {
+    Localized::new(id, &[("words", words.to_string())])
+}
+
+fn http(id: &'static str, status: u16) -> Localized {
+    Localized::new(id, &[("status", status.to_string())])
 }
 
 /// What the host says about a stored file.
@@ -57,7 +65,7 @@ pub fn read_json(http_status: u16, retry_after: Option<Duration>, body: &[u8]) -
         return a;
     }
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Answer::Transient(format!("HTTP {http_status} with a body that is not JSON"));
+        return Answer::Transient(http("msg-http-not-json", http_status));
     };
     let status = v["status_code"].as_u64().unwrap_or(u64::from(http_status));
     if status == 200 && http_status == 200 {
@@ -114,7 +122,7 @@ pub fn read_redirect(
                 viewer_url: Some(l.to_string()),
                 ..Stored::default()
             }),
-            None => Answer::Transient(format!("HTTP {http_status} without a Location")),
+            None => Answer::Transient(http("msg-http-no-location", http_status)),
         };
     }
     if let Some(a) = transport_status(http_status, retry_after) {
@@ -129,13 +137,9 @@ fn transport_status(status: u16, retry_after: Option<Duration>) -> Option<Answer
         429 => Some(Answer::RetryAfter(
             retry_after.unwrap_or(Duration::from_secs(30)),
         )),
-        413 => Some(Answer::Rejected(
-            "the host (or a proxy before it) refused a body this large (HTTP 413)".into(),
-        )),
-        500..=599 => Some(Answer::Transient(format!("HTTP {status} from the host"))),
-        301 | 302 | 303 | 307 | 308 => Some(Answer::Fatal(format!(
-            "the host redirected the upload (HTTP {status}); check target.chevereto.url"
-        ))),
+        413 => Some(Answer::Rejected(http("msg-http-413", status))),
+        500..=599 => Some(Answer::Transient(http("msg-http-status", status))),
+        301 | 302 | 303 | 307 | 308 => Some(Answer::Fatal(http("msg-host-redirected", status))),
         _ => None,
     }
 }
@@ -157,25 +161,23 @@ pub fn classify_error(code: u64, message: &str) -> Answer {
         } else if lower.contains("per hour") {
             Answer::RetryAfter(Duration::from_secs(3600))
         } else {
-            Answer::Fatal(format!(
-                "{msg}: the host's upload limit is reached; run again later"
-            ))
+            Answer::Fatal(said("msg-host-limit", &msg))
         };
     }
     if code == 100 || lower.contains("api key") || lower.contains("no key provided") {
-        return Answer::Fatal(format!("{msg} (check target.chevereto.api_key)"));
+        return Answer::Fatal(said("msg-host-bad-key", &msg));
     }
     if lower.contains("invalid api version") || lower.contains("invalid api action") {
-        return Answer::Fatal(format!("{msg} (check target.chevereto.url)"));
+        return Answer::Fatal(said("msg-host-bad-url", &msg));
     }
     if code == 401 || lower.contains("request denied") {
-        return Answer::Fatal(format!("{msg}: uploads are disabled for this key or site"));
+        return Answer::Fatal(said("msg-host-denied", &msg));
     }
     if matches!(code, 104 | 900) || lower.contains("no space left") || lower.contains("no storage")
     {
-        return Answer::Fatal(format!("{msg}: the host cannot store files"));
+        return Answer::Fatal(said("msg-host-no-storage", &msg));
     }
-    Answer::Rejected(msg)
+    Answer::Rejected(said("msg-host-said", &msg))
 }
 
 #[cfg(test)]

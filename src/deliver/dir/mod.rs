@@ -1,53 +1,53 @@
-//! The folder target: outputs under a folder by a name template, plus a JSON
-//! Lines manifest of the current outputs. A file is written to a temporary name and
-//! renamed, so a crash leaves either the whole file or none; an existing different
-//! file is never overwritten.
+//! The folder target: outputs under a folder by a name template, plus a JSON Lines
+//! manifest of the current outputs. Files are placed by the shared
+//! [`Placer`](crate::deliver::files::Placer): whole or not at all, never over a
+//! different file.
 
 mod listing;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
-
-use super::{DeliverError, Prepared, Ready, Target, Work};
+use super::files::Placed;
+use super::{DeliverError, Delivery, Parcel, Pending, Placement, Ready, Target};
+use crate::config::DirPlan;
 use crate::config::template::Template;
-use crate::config::{DirPlan, Mode};
 use crate::context::RunContext;
-use crate::ledger::{OutputRow, OutputState};
-use crate::record::{Outcome, Recorder, State};
+use crate::i18n::Localized;
+use crate::ledger::OutputRow;
 
 use listing::OutputListing;
-use writer::{DirWriter, ManifestEntry, Placed};
+use writer::{DirWriter, ManifestEntry};
 
 /// Writes outputs under one folder.
 pub struct DirTarget {
     root: PathBuf,
     key: String,
     name: Template,
-    /// `None` in a dry run or a plan: nothing is written.
-    writer: Option<DirWriter>,
+    /// `None` in a dry run or a plan: nothing is written. Deliveries to a folder run
+    /// one at a time; the lock only makes the target shareable with the driver.
+    writer: Mutex<Option<DirWriter>>,
     listing: Arc<OutputListing>,
 }
 
 impl DirTarget {
     /// Opens the folder, creating it only for a run that delivers: a plan or a dry run
     /// leaves nothing on disk.
-    pub fn open(plan: &DirPlan, mode: Mode) -> Result<DirTarget, DeliverError> {
+    pub fn open(plan: &DirPlan, delivers: bool) -> Result<DirTarget, DeliverError> {
         let io_err = |source| DeliverError::Io {
             path: plan.root.clone(),
             source,
         };
-        if mode.delivers() {
+        if delivers {
             std::fs::create_dir_all(&plan.root).map_err(io_err)?;
         }
         let root = match plan.root.canonicalize() {
             Ok(root) => root,
-            Err(_) if !mode.delivers() => std::path::absolute(&plan.root).map_err(io_err)?,
+            Err(_) if !delivers => std::path::absolute(&plan.root).map_err(io_err)?,
             Err(e) => return Err(io_err(e)),
         };
-        let writer = if mode.delivers() {
+        let writer = if delivers {
             Some(DirWriter::open(&root, &plan.manifest).map_err(io_err)?)
         } else {
             None
@@ -56,63 +56,46 @@ impl DirTarget {
             key: format!("dir:{}", root.display()),
             root,
             name: plan.name.clone(),
-            writer,
+            writer: Mutex::new(writer),
             listing: Arc::default(),
         })
     }
 
-    /// A file that was read and found already delivered: if it has moved, say after a
-    /// folder rename, the manifest follows it.
-    fn note_moved_source(&mut self, o: &Outcome) {
-        if let (Some(w), State::AlreadyThere, Some(output)) =
-            (self.writer.as_mut(), o.state, &o.output)
-        {
-            w.source_moved(output, &o.path);
-        }
+    fn writer(&self) -> MutexGuard<'_, Option<DirWriter>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn io_err(&self, source: std::io::Error) -> DeliverError {
-        DeliverError::Io {
-            path: self.root.clone(),
-            source,
-        }
-    }
-
-    /// Writes one file and its manifest line, queueing its ledger rows.
-    fn place(&mut self, ready: Box<Ready>, rec: &mut Recorder) -> Result<Outcome, DeliverError> {
-        rec.release(ready.source.source_md5.clone());
+    /// Writes one file and its manifest line.
+    fn place(&self, ready: &Ready) -> Delivery {
         let name = ready.name.clone().unwrap_or_default();
-        let Some(writer) = self.writer.as_mut() else {
-            let mut o = ready.outcome(State::Written);
-            o.reason = Some(format!("dry run: would write {name}"));
-            return Ok(o);
+        let root = ("root", self.root.display().to_string());
+        let mut guard = self.writer();
+        let Some(writer) = guard.as_mut() else {
+            return Delivery::NotSent(Localized::new("msg-reason-dry-run-send", &[]));
         };
         let placed = match writer.place(&name, &ready.output.bytes, &ready.output.md5) {
             Ok(p) => p,
             Err(e) => {
                 // A full disk or a read-only folder fails this file, loudly; the next may still fit.
-                let mut o = ready.outcome(State::Failed);
-                o.reason = Some(format!("cannot write under {}: {e}", self.root.display()));
-                return Ok(o);
+                let args = [root, ("cause", e.to_string())];
+                return Delivery::Failed(Localized::new("msg-reason-cannot-write", &args));
             }
         };
-        let (state, path) = match placed {
-            Placed::Written(p) => (State::Written, p),
-            Placed::AlreadyThere(p) => (State::AlreadyThere, p),
+        let path = match &placed {
+            Placed::Written(p) | Placed::AlreadyThere(p) => p.display().to_string(),
         };
-        let mut o = ready.outcome(state);
-        let location = path.display().to_string();
-        o.output = Some(location.clone());
-        if state == State::AlreadyThere {
-            o.reason = Some(format!("identical file already at {location}"));
-        }
         let source = ready.source.path.display().to_string();
-        writer
-            .record(&manifest_entry(&ready, &source, &location))
-            .map_err(|e| self.io_err(e))?;
-        rec.file_row(Some(ready.source.clone()));
-        rec.output_row(output_row(&self.key, &ready, source, location));
-        Ok(o)
+        if let Err(e) = writer.record(&manifest_entry(ready, &source, &path)) {
+            let args = [root, ("cause", e.to_string())];
+            return Delivery::Fatal(Localized::new("msg-reason-manifest", &args));
+        }
+        match placed {
+            Placed::Written(_) => Delivery::Delivered(Placement::at(path)),
+            Placed::AlreadyThere(_) => {
+                let why = Localized::new("msg-reason-identical-at", &[("where", path.clone())]);
+                Delivery::AlreadyThere(Some(Placement::at(path)), why)
+            }
+        }
     }
 }
 
@@ -133,21 +116,13 @@ fn manifest_entry<'a>(ready: &'a Ready, source: &'a str, location: &'a str) -> M
     }
 }
 
-fn output_row(key: &str, ready: &Ready, source: String, location: String) -> OutputRow {
-    let mut row = OutputRow::new(key, &ready.source.source_md5, OutputState::Written);
-    row.source_path = source;
-    row.output_md5 = Some(ready.output.md5.clone());
-    row.location = Some(location);
-    row.bytes = Some(ready.output.bytes.len() as u64);
-    row.width = ready.output.width;
-    row.height = ready.output.height;
-    row.title = Some(ready.title.clone());
-    row
-}
-
 impl Target for DirTarget {
     fn key(&self) -> &str {
         &self.key
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
     }
 
     fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync> {
@@ -163,47 +138,29 @@ impl Target for DirTarget {
         Some(&self.name)
     }
 
-    fn deliver(
-        &mut self,
-        mut work: mpsc::Receiver<Work>,
-        rec: &mut Recorder,
-        ctx: &RunContext,
-    ) -> Result<(), DeliverError> {
-        let mut failure: Option<DeliverError> = None;
-        while let Some(item) = work.blocking_recv() {
-            let Work::File(prepared, scanned) = item else {
-                return Err(DeliverError::NoUrls("folder"));
-            };
-            rec.found(scanned);
-            if let Some(why) = &failure {
-                // The run has stopped; files still coming out of the workers are accounted for.
-                let _ = rec.outcome(&prepared.not_delivered(&why.to_string()));
-                continue;
-            }
-            let result = match prepared {
-                Prepared::Finished(o, row) => {
-                    if row.is_some() {
-                        self.note_moved_source(&o);
-                    }
-                    rec.file_row(row);
-                    Ok(o)
-                }
-                Prepared::Ready(r) => self.place(r, rec),
-            }
-            .and_then(|o| Ok(rec.outcome(&o)?))
-            .and_then(|()| Ok(rec.tick()?));
-            if let Err(e) = result {
-                ctx.halt();
-                failure = Some(e);
-            }
+    fn deliver<'a>(&'a self, parcel: &'a Parcel, _ctx: &'a RunContext) -> Pending<'a> {
+        let delivery = match parcel {
+            Parcel::File(r) => self.place(r),
+            Parcel::Url(_) => Delivery::Failed(Localized::new("msg-reason-no-urls", &[])),
+        };
+        Box::pin(std::future::ready(delivery.into()))
+    }
+
+    /// A file read again and found here already: if it has moved, say after a folder
+    /// rename, the manifest follows it.
+    fn source_moved(&self, location: &str, new_path: &Path) {
+        if let Some(w) = self.writer().as_mut() {
+            w.source_moved(location, &new_path.display().to_string());
         }
-        if let Some(w) = self.writer.take() {
-            let finished = w.finish().map_err(|e| self.io_err(e));
-            // The error that stopped the run says more than one about the manifest.
-            if failure.is_none() {
-                finished?;
-            }
+    }
+
+    fn finish(&self) -> Result<(), DeliverError> {
+        match self.writer().take() {
+            Some(w) => w.finish().map_err(|source| DeliverError::Io {
+                path: self.root.clone(),
+                source,
+            }),
+            None => Ok(()),
         }
-        failure.map_or(Ok(()), Err)
     }
 }

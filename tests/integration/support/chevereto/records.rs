@@ -16,6 +16,9 @@ pub struct StoredImage {
     pub bytes: Vec<u8>,
     /// The file name as the server saw it (multipart `filename`, path stripped, not percent-decoded).
     pub original_filename: String,
+    /// The name the host stored the file under: the original's ASCII letters and digits,
+    /// `-.jpg` when it has none.
+    pub stored_name: String,
     /// MIME type as stored (from the bytes, not from the part header; BMP is stored as PNG).
     pub mime: String,
     /// Extension as stored (`jpg`, `png`, `mp4`, ...).

@@ -249,10 +249,11 @@ pub(super) fn render_success(
             } else {
                 img.url.clone()
             };
+            // The real host answers `format=txt` as HTML, though the body is plain text.
             response(
                 200,
                 &[],
-                Some("text/plain; charset=UTF-8"),
+                Some("text/html; charset=UTF-8"),
                 body.as_bytes(),
                 close,
             )
@@ -290,7 +291,7 @@ pub(super) fn render_error(format: Format, e: &ApiError, close: bool) -> Vec<u8>
         Format::Txt | Format::Redirect => response(
             200,
             &[],
-            Some("text/plain; charset=UTF-8"),
+            Some("text/html; charset=UTF-8"),
             e.message.as_bytes(),
             close,
         ),

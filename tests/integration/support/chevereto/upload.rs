@@ -277,7 +277,11 @@ pub(super) fn process_upload(
         .take(16)
         .collect();
     let img = StoredImage {
-        url: format!("{base}/images/{id}.{extension}"),
+        url: format!(
+            "{base}/images/{}.{id}.{extension}",
+            stored_stem(&original_filename)
+        ),
+        stored_name: format!("{}.{extension}", stored_stem(&original_filename)),
         delete_url: format!("{base}/delete/image/{id}/{delete_hash}"),
         id_encoded: id,
         md5,
@@ -412,6 +416,30 @@ fn parse_iso_duration(s: &str) -> Option<u64> {
 }
 
 /// `my-holiday__photo.jpg` -> `my holiday photo`.
+/// The stem the host stores a file under: only ASCII letters and digits survive (other
+/// runs become one `-`); a name with none is stored as `-` (a real 4.2.5 stores
+/// `北京.jpg` as `-.jpg`).
+fn stored_stem(name: &str) -> String {
+    let stem = match name.rfind('.') {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
+    };
+    let mut out = String::new();
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.chars().any(|c| c.is_ascii_alphanumeric()) {
+        trimmed.to_string()
+    } else {
+        "-".to_string()
+    }
+}
+
 fn title_from_filename(name: &str) -> String {
     let stem = match name.rfind('.') {
         Some(i) if i > 0 => &name[..i],

@@ -7,6 +7,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::i18n::Localized;
+
 /// How long a host that has not answered yet is probed before the run gives up.
 const STARTUP_PROBE: Duration = Duration::from_secs(3);
 /// Pause between tries while the host is away: 1 s at first, doubling up to this.
@@ -18,7 +20,7 @@ pub enum Verdict {
     /// Try it (now, or at the instant given).
     TryAt(Instant),
     /// The host is gone for this run: stop, with this reason.
-    GiveUp(String),
+    GiveUp(Localized),
 }
 
 #[derive(Debug, Default)]
@@ -75,13 +77,19 @@ impl Breaker {
         s.last_cause = cause.to_string();
         let down_for = now.duration_since(since);
         if !s.answered && down_for >= STARTUP_PROBE {
-            return Verdict::GiveUp(format!("cannot reach {}: {cause}", self.host));
+            return Verdict::GiveUp(Localized::new(
+                "msg-host-cannot-reach",
+                &[("host", self.host.clone()), ("cause", cause.to_string())],
+            ));
         }
         if s.answered && down_for >= self.outage_wait {
-            return Verdict::GiveUp(format!(
-                "{} has been unreachable for {} s (upload.outage_wait): {cause}",
-                self.host,
-                down_for.as_secs()
+            return Verdict::GiveUp(Localized::new(
+                "msg-host-outage-over",
+                &[
+                    ("host", self.host.clone()),
+                    ("seconds", down_for.as_secs().to_string()),
+                    ("cause", cause.to_string()),
+                ],
             ));
         }
         let pause = if s.answered {
@@ -96,7 +104,7 @@ impl Breaker {
 
     /// For the progress line while the host is away: "HOST unreachable since 12:03:10,
     /// next try in 20 s".
-    pub fn status(&self) -> Option<String> {
+    pub fn status(&self) -> Option<Localized> {
         let s = self.state();
         let (_, since) = s.down_since?;
         let local: chrono::DateTime<chrono::Local> = since.into();
@@ -104,11 +112,14 @@ impl Breaker {
             .next_try
             .map(|t| t.saturating_duration_since(Instant::now()).as_secs())
             .unwrap_or(0);
-        Some(format!(
-            "{} unreachable since {} ({}), next try in {next} s",
-            self.host,
-            local.format("%H:%M:%S"),
-            s.last_cause
+        Some(Localized::new(
+            "msg-host-away",
+            &[
+                ("host", self.host.clone()),
+                ("since", local.format("%H:%M:%S").to_string()),
+                ("cause", s.last_cause.clone()),
+                ("next", next.to_string()),
+            ],
         ))
     }
 }
@@ -124,11 +135,18 @@ mod tests {
             b.unreachable("connection refused"),
             Verdict::TryAt(_)
         ));
-        assert!(b.status().unwrap().contains("h:1 unreachable since"));
+        assert!(
+            b.status()
+                .unwrap()
+                .english()
+                .contains("h:1 unreachable since")
+        );
         // Pretend the probe has lasted long enough.
         b.state().down_since = Some((Instant::now() - STARTUP_PROBE, SystemTime::now()));
         match b.unreachable("connection refused") {
-            Verdict::GiveUp(why) => assert_eq!(why, "cannot reach h:1: connection refused"),
+            Verdict::GiveUp(why) => {
+                assert_eq!(why.english(), "cannot reach h:1: connection refused")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -147,7 +165,7 @@ mod tests {
         assert!(b.status().is_none());
         b.state().down_since = Some((Instant::now() - Duration::from_secs(601), SystemTime::now()));
         assert!(
-            matches!(b.unreachable("refused"), Verdict::GiveUp(w) if w.contains("outage_wait"))
+            matches!(b.unreachable("refused"), Verdict::GiveUp(w) if w.english().contains("outage_wait"))
         );
     }
 }
