@@ -300,6 +300,7 @@ mod tests {
             include_str!("../pipeline/dedupe.rs"),
             include_str!("../pipeline/scheduler.rs"),
             include_str!("../media/probe.rs"),
+            include_str!("../media/family/heif.rs"),
         ];
         let mut named = 0;
         for text in code {

@@ -1,11 +1,10 @@
-//! Finds the metadata blocks inside an image file without decoding it.
+//! Finds the metadata blocks inside an image file without decoding it: one walker
+//! per container, which the format families (`media::family`) call for their formats.
 //!
 //! Each walker is bounds-checked at every step and gives up quietly on
 //! nonsense: a broken metadata block must never cost the user the photo.
 
 use std::borrow::Cow;
-
-use super::format::MediaFormat;
 
 /// The raw metadata blocks of one file; each is optional and unparsed.
 #[derive(Debug, Default, Clone)]
@@ -40,50 +39,16 @@ pub enum VideoCreated {
     Since1904(u64),
 }
 
-/// Finds the metadata blocks of `bytes`, taken to be of `format`.
-pub fn blocks(format: MediaFormat, bytes: &[u8]) -> Blocks<'_> {
-    match format {
-        MediaFormat::Jpeg => jpeg_blocks(bytes),
-        MediaFormat::Png => png_blocks(bytes),
-        MediaFormat::Webp => webp_blocks(bytes),
-        MediaFormat::Tiff => Blocks {
-            exif: Some(bytes.into()),
-            // Scanning software keeps captions in these two IFD0 tags, not in EXIF.
-            xmp: tiff_ifd0_value(bytes, 700).map(Cow::Borrowed),
-            iptc: tiff_ifd0_value(bytes, 33723)
-                .or_else(|| tiff_ifd0_value(bytes, 34377).and_then(photoshop_iptc)),
-            ..Blocks::default()
-        },
-        MediaFormat::Gif => Blocks {
-            animated: gif_frame_count(bytes, 2) > 1,
-            ..Blocks::default()
-        },
-        // A TIFF-based RAW holds its EXIF as a TIFF does; the others, in their preview.
-        MediaFormat::Raw(_) if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") => {
-            Blocks {
-                exif: Some(bytes.into()),
-                ..Blocks::default()
-            }
-        }
-        MediaFormat::Raw(_) => match super::raw::largest_jpeg(bytes) {
-            Some(e) => jpeg_blocks(&bytes[e.start..e.end]),
-            None => Blocks::default(),
-        },
-        #[cfg(feature = "heic")]
-        MediaFormat::Heic => {
-            let m = super::heif::metadata(bytes);
-            Blocks {
-                exif: m.exif.map(Cow::Owned),
-                xmp: m.xmp.map(Cow::Owned),
-                icc: m.icc,
-                ..Blocks::default()
-            }
-        }
-        MediaFormat::Mp4 | MediaFormat::Mov => Blocks {
-            video_created: super::isobmff::created(bytes),
-            ..Blocks::default()
-        },
-        _ => Blocks::default(),
+/// A TIFF's blocks: the file is its own EXIF structure, and scanning software keeps
+/// captions in two tags of its first directory (XMP 700, IPTC 33723, or IPTC inside
+/// Photoshop's resources, 34377), not in EXIF.
+pub fn tiff_blocks(bytes: &[u8]) -> Blocks<'_> {
+    Blocks {
+        exif: Some(bytes.into()),
+        xmp: tiff_ifd0_value(bytes, 700).map(Cow::Borrowed),
+        iptc: tiff_ifd0_value(bytes, 33723)
+            .or_else(|| tiff_ifd0_value(bytes, 34377).and_then(photoshop_iptc)),
+        ..Blocks::default()
     }
 }
 
@@ -142,7 +107,7 @@ impl ExtendedXmp {
     }
 }
 
-fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
+pub fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
     let mut out = Blocks::default();
     let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
     let mut extended = ExtendedXmp::default();
@@ -274,7 +239,7 @@ fn photoshop_iptc(mut b: &[u8]) -> Option<&[u8]> {
     None
 }
 
-fn png_blocks(b: &[u8]) -> Blocks<'_> {
+pub fn png_blocks(b: &[u8]) -> Blocks<'_> {
     let mut out = Blocks::default();
     let mut pos = 8usize;
     while pos + 12 <= b.len() {
@@ -392,7 +357,7 @@ fn inflate(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn webp_blocks(b: &[u8]) -> Blocks<'_> {
+pub fn webp_blocks(b: &[u8]) -> Blocks<'_> {
     let mut out = Blocks::default();
     let mut pos = 12usize;
     while pos + 8 <= b.len() {
@@ -493,13 +458,13 @@ mod tests {
             vec![0xFF, 0xDA, 0, 2],
         ]
         .concat();
-        let blocks = blocks(MediaFormat::Jpeg, &jpeg);
+        let blocks = jpeg_blocks(&jpeg);
         assert_eq!(blocks.xmp_extended.as_deref(), Some(&packet[..]));
         let meta = super::super::metadata::read(&blocks);
         assert_eq!(meta.title.map(|t| t.0).as_deref(), Some("Long story"));
         // A chunk missing: nothing half-read.
         let half = [vec![0xFF, 0xD8], chunk(0, a), vec![0xFF, 0xDA, 0, 2]].concat();
-        assert_eq!(super::blocks(MediaFormat::Jpeg, &half).xmp_extended, None);
+        assert_eq!(super::jpeg_blocks(&half).xmp_extended, None);
     }
 
     #[test]
@@ -514,10 +479,7 @@ mod tests {
             png_chunk(b"IEND", b""),
         ]
         .concat();
-        assert_eq!(
-            blocks(MediaFormat::Png, &png).text_title.as_deref(),
-            Some("Harbour")
-        );
+        assert_eq!(png_blocks(&png).text_title.as_deref(), Some("Harbour"));
     }
 
     fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
@@ -546,7 +508,7 @@ mod tests {
             png_chunk(b"IEND", b""),
         ]
         .concat();
-        let b = blocks(MediaFormat::Png, &png);
+        let b = png_blocks(&png);
         assert_eq!(b.text_title.as_deref(), Some("Caf\u{e9} at noon"));
         assert_eq!(b.text_description.as_deref(), Some("A long lunch"));
         assert_eq!(b.exif.as_deref(), Some(&tiff[..]));
@@ -574,7 +536,7 @@ mod tests {
         t.extend([0, 0, 0, 0]);
         t.extend(xmp);
         t.extend(iptc);
-        let b = blocks(MediaFormat::Tiff, &t);
+        let b = tiff_blocks(&t);
         assert_eq!(b.xmp.as_deref(), Some(&xmp[..]));
         assert_eq!(b.iptc, Some(&iptc[..]));
         let meta = super::super::metadata::read(&b);
@@ -600,7 +562,7 @@ mod tests {
         f.extend(segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x/>"));
         f.extend(segment(0xDA, b"scan"));
         f.extend(segment(0xE1, b"Exif\0\0MM\0*late"));
-        let b = blocks(MediaFormat::Jpeg, &f);
+        let b = jpeg_blocks(&f);
         assert_eq!(b.exif.as_deref(), Some(&b"II*\0rest"[..]));
         assert_eq!(b.xmp.as_deref(), Some(&b"<x/>"[..]));
     }
@@ -609,7 +571,7 @@ mod tests {
     fn truncated_segment_ends_the_walk() {
         let mut f = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x40, 0x00];
         f.extend_from_slice(b"Exif\0\0II");
-        let b = blocks(MediaFormat::Jpeg, &f);
+        let b = jpeg_blocks(&f);
         assert!(b.exif.is_none());
     }
 

@@ -7,11 +7,10 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::container;
-use super::format::{Handling, MediaFormat};
+use super::family::{self, Family, Handling, HeaderError, Refusal, UnknownFormat};
+use super::format::MediaFormat;
 use super::hash::md5_hex;
 use super::metadata::{self, PhotoMeta};
-use super::raw;
 use crate::i18n::Localized;
 
 /// Everything learnt about one file.
@@ -43,7 +42,7 @@ impl Probe {
     /// The source's EXIF, XMP and IPTC, found again in one walk of its container
     /// (they are not kept from the probe: most files are never transformed).
     pub fn metadata_blocks(&self) -> SourceBlocks<'_> {
-        let b = container::blocks(self.format, &self.bytes);
+        let b = family::blocks(self.format, &self.bytes);
         SourceBlocks {
             exif: b.exif,
             xmp: b.xmp,
@@ -70,14 +69,15 @@ pub enum ProbeError {
     TooBig { size: u64, limit: u64 },
     #[error("empty file")]
     Empty,
-    #[error("not a supported image or video (content starts with {0})")]
-    NotMedia(String),
-    #[error("{0}")]
-    Unsupported(&'static str),
-    #[error("unreadable {format} header: {message}")]
+    #[error(transparent)]
+    NotMedia(#[from] UnknownFormat),
+    #[error("{}", .0.reason)]
+    Unsupported(Refusal),
+    #[error("unreadable {format} header: {cause}")]
     BadHeader {
         format: &'static str,
-        message: String,
+        #[source]
+        cause: HeaderError,
     },
 }
 
@@ -102,14 +102,12 @@ impl ProbeError {
                 &[("size", size.to_string()), ("limit", in_mib(limit))],
             ),
             ProbeError::Empty => Localized::new("msg-reason-empty", &[]),
-            ProbeError::NotMedia(head) => one("msg-reason-not-media", "head", head.clone()),
-            ProbeError::Unsupported(r) if r.contains("HEIC") => {
-                Localized::new("msg-reason-heic", &[])
-            }
-            ProbeError::Unsupported(r) => one("msg-reason-cannot-process", "cause", r.to_string()),
-            ProbeError::BadHeader { format, message } => Localized::new(
+            ProbeError::NotMedia(u) => one("msg-reason-not-media", "head", u.head.clone()),
+            // The family that refuses says in which words; the English reason is its cause.
+            ProbeError::Unsupported(r) => one(r.message_id, "cause", r.reason.to_string()),
+            ProbeError::BadHeader { format, cause } => Localized::new(
                 "msg-reason-bad-header",
-                &[("format", format.to_string()), ("cause", message.clone())],
+                &[("format", format.to_string()), ("cause", cause.to_string())],
             ),
         }
     }
@@ -160,31 +158,25 @@ fn file_modified(path: &Path) -> std::time::SystemTime {
         .unwrap_or(std::time::UNIX_EPOCH)
 }
 
-/// Probes bytes already in memory.
+/// Probes bytes already in memory. Every question about the format goes to its
+/// family; bytes no family recognises are refused, never taken for some format.
 pub fn probe_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Probe, ProbeError> {
     if bytes.is_empty() {
         return Err(ProbeError::Empty);
     }
-    // A RAW is told first: most of them start like a TIFF.
-    let format = match raw::sniff(&bytes) {
-        Some(kind) => MediaFormat::Raw(kind),
-        None => {
-            MediaFormat::sniff(&bytes).ok_or_else(|| ProbeError::NotMedia(describe_head(&bytes)))?
-        }
-    };
-    if let Handling::Unsupported(reason) = format.handling() {
-        return Err(ProbeError::Unsupported(reason));
+    let format = family::recognise(&bytes)?;
+    let family = family::of(format);
+    if let Handling::Unsupported(refusal) = family.handling(format) {
+        return Err(ProbeError::Unsupported(refusal));
     }
-    let (width, height) = if format.handling() == Handling::Transform {
-        let (w, h) = header_dimensions(format, &bytes)?;
-        (Some(w), Some(h))
-    } else {
-        (None, None)
-    };
-    let blocks = container::blocks(format, &bytes);
+    let size = stored_size(family, format, &bytes).map_err(|cause| ProbeError::BadHeader {
+        format: format.name(),
+        cause,
+    })?;
+    let blocks = family.blocks(format, &bytes);
     let mut meta = metadata::read(&blocks);
-    if format == MediaFormat::Heic {
-        // The decoder applies HEIF's own transforms; EXIF Orientation there is informative.
+    if family.orients_itself() {
+        // The decoder applies the container's transforms; EXIF Orientation is informative.
         meta.orientation = 1;
     }
     let animated = blocks.animated;
@@ -194,8 +186,8 @@ pub fn probe_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Probe, ProbeError> {
         path,
         bytes,
         format,
-        width,
-        height,
+        width: size.map(|s| s.0),
+        height: size.map(|s| s.1),
         md5,
         meta,
         animated,
@@ -203,59 +195,19 @@ pub fn probe_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<Probe, ProbeError> {
     })
 }
 
-/// Width and height from the header alone, without decoding pixels.
-fn header_dimensions(format: MediaFormat, bytes: &[u8]) -> Result<(u32, u32), ProbeError> {
-    let bad = |message: String| ProbeError::BadHeader {
-        format: format.name(),
-        message,
-    };
-    #[cfg(feature = "heic")]
-    if format == MediaFormat::Heic {
-        return super::heif::displayed_size(bytes).map_err(bad);
-    }
-    if format == MediaFormat::Jpeg {
-        let (w, h) = container::jpeg_frame_size(bytes)
-            .ok_or_else(|| bad("no frame header (SOF) before the image data".into()))?;
-        if w == 0 || h == 0 {
-            return Err(bad(format!("declares a {w}x{h} image")));
+/// The size the family reads from the header, without decoding pixels; an empty image
+/// is a broken header whatever the format.
+fn stored_size(
+    family: &dyn Family,
+    format: MediaFormat,
+    bytes: &[u8],
+) -> Result<Option<(u32, u32)>, HeaderError> {
+    match family.size(format, bytes)? {
+        Some((width, height)) if width == 0 || height == 0 => {
+            Err(HeaderError::Empty { width, height })
         }
-        return Ok((w, h));
+        size => Ok(size),
     }
-    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format(format));
-    let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
-    if w == 0 || h == 0 {
-        return Err(bad(format!("declares a {w}x{h} image")));
-    }
-    Ok((w, h))
-}
-
-pub fn image_format(format: MediaFormat) -> image::ImageFormat {
-    match format {
-        MediaFormat::Jpeg => image::ImageFormat::Jpeg,
-        MediaFormat::Png => image::ImageFormat::Png,
-        MediaFormat::Gif => image::ImageFormat::Gif,
-        MediaFormat::Webp => image::ImageFormat::WebP,
-        MediaFormat::Bmp => image::ImageFormat::Bmp,
-        MediaFormat::Tiff => image::ImageFormat::Tiff,
-        MediaFormat::Avif => image::ImageFormat::Avif,
-        _ => image::ImageFormat::Jpeg,
-    }
-}
-
-/// The first bytes, printable, for "what is this file" messages.
-fn describe_head(bytes: &[u8]) -> String {
-    let head: String = bytes
-        .iter()
-        .take(8)
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                (b as char).to_string()
-            } else {
-                format!("\\x{b:02x}")
-            }
-        })
-        .collect();
-    format!("\"{head}\"")
 }
 
 #[cfg(test)]

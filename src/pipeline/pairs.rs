@@ -24,10 +24,7 @@ pub fn skip_unread(plan: &RunPlan, path: &Path) -> Option<(Localized, MediaForma
         .take(HEAD)
         .read_to_end(&mut head)
         .ok()?;
-    let format = match crate::media::raw::sniff(&head) {
-        Some(kind) => MediaFormat::Raw(kind),
-        None => MediaFormat::sniff(&head)?,
-    };
+    let format = crate::media::recognise(&head).ok()?;
     let why = match format {
         MediaFormat::Raw(_) => match plan.raw {
             RawPolicy::Skip => Some(Localized::new("msg-reason-raw-skip", &[])),

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{DecodeMode, Filter, ScanPlan, TransformSettings};
-use crate::media::{MediaFormat, md5_hex, probe_bytes, read_metadata};
+use crate::media::{md5_hex, probe_bytes, read_metadata, recognise};
 use crate::pipeline::scan::{self, Event};
 use crate::transform::codecs::jpeg;
 use crate::transform::{Pixels, StageTimes, render, resizes, transform, transform_timed};
@@ -343,7 +343,7 @@ fn measure(
         let _ = md5_hex(&copy);
         read_hash += t.elapsed();
         let t = Instant::now();
-        if let Some(format) = MediaFormat::sniff(&copy) {
+        if let Ok(format) = recognise(&copy) {
             let _ = read_metadata(format, &copy);
         }
         meta += t.elapsed();

@@ -124,7 +124,7 @@ pub fn thumbnail(
 /// A thumbnail of an output already written (`pixpipe ledger html`): the one place
 /// where an image is decoded again, shrunk while decoding since only 160 px are needed.
 pub fn thumbnail_of_file(bytes: &[u8], width: u32) -> Result<Vec<u8>, TransformError> {
-    let format = MediaFormat::sniff(bytes).ok_or(TransformError::Decode {
+    let format = crate::media::recognise(bytes).map_err(|_| TransformError::Decode {
         format: "unknown",
         message: "not an image pixpipe reads".into(),
     })?;
@@ -140,7 +140,7 @@ pub fn thumbnail_of_file(bytes: &[u8], width: u32) -> Result<Vec<u8>, TransformE
 
 /// Whether pixpipe decodes and resizes this file (the others pass through unchanged).
 pub fn resizes(probe: &Probe) -> bool {
-    probe.format.handling() == Handling::Transform && !probe.animated
+    matches!(probe.format.handling(), Handling::Transform(_)) && !probe.animated
 }
 
 /// The output's pixels before encoding: decoded (shrunk while decoding when allowed),

@@ -6,21 +6,26 @@
 //! reports such files as upright and EXIF Orientation is never applied on top.
 
 use super::{DecodeRequest, Decoder};
-use crate::media::MediaFormat;
+use crate::media::Codec;
 use crate::transform::pixels::{Pixels, TransformError};
 
 pub struct Heic;
 
 impl Decoder for Heic {
-    fn reads(&self, format: MediaFormat) -> bool {
-        format == MediaFormat::Heic
+    fn reads(&self, codec: Codec) -> bool {
+        codec == Codec::Heifer
     }
 
     /// The primary image at 8 bits (10-bit photos are rounded), whole: HEVC cannot
     /// shrink while decoding. Tiles are decoded one after the other, because files
     /// are already decoded in parallel; the pixel budget bounds every tile and the
     /// assembled grid, so a file declaring a huge grid fails before it allocates.
-    fn decode(&self, bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError> {
+    fn decode(
+        &self,
+        bytes: &[u8],
+        _: Codec,
+        req: &DecodeRequest,
+    ) -> Result<Pixels, TransformError> {
         let options = heifer::Options {
             max_threads: 1,
             max_pixels: req.max_pixels.max(1),
@@ -51,6 +56,7 @@ impl Decoder for Heic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::MediaFormat;
 
     fn request(max_pixels: u64) -> DecodeRequest {
         DecodeRequest {
@@ -70,9 +76,11 @@ mod tests {
             max_threads: 1,
         };
         let heic = heifer::encode_rgb8(600, 600, &rgb, &options).unwrap();
-        let small = Heic.decode(&heic, &request(100_000));
+        let small = Heic.decode(&heic, Codec::Heifer, &request(100_000));
         assert!(small.is_err(), "600x600 is over a 0.1 MP budget");
-        let p = Heic.decode(&heic, &request(1_000_000)).unwrap();
+        let p = Heic
+            .decode(&heic, Codec::Heifer, &request(1_000_000))
+            .unwrap();
         assert_eq!((p.width, p.height, p.channels), (600, 600, 3));
         assert!(
             p.data.iter().all(|&v| v.abs_diff(128) <= 3),

@@ -4,33 +4,34 @@
 use std::io::Cursor;
 
 use super::{DecodeRequest, Decoder};
-use crate::media::{MediaFormat, image_format};
+use crate::media::{Codec, MediaFormat};
 use crate::transform::pixels::{Pixels, TransformError};
 
-/// PNG, GIF (its first frame), WebP, BMP and TIFF, through the image crate.
+/// Whatever the families hand the image crate (PNG, GIF's first frame, WebP, BMP,
+/// TIFF), told its format by the family rather than guessing it.
 pub struct ImageRs;
 
 impl Decoder for ImageRs {
-    fn reads(&self, format: MediaFormat) -> bool {
-        matches!(
-            format,
-            MediaFormat::Png
-                | MediaFormat::Gif
-                | MediaFormat::Webp
-                | MediaFormat::Bmp
-                | MediaFormat::Tiff
-        )
+    fn reads(&self, codec: Codec) -> bool {
+        matches!(codec, Codec::ImageCrate(_))
     }
 
     /// These formats cannot shrink while decoding; the decode is whole, bounded by the
     /// pixel budget so a bomb is refused before it allocates.
-    fn decode(&self, bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError> {
+    fn decode(
+        &self,
+        bytes: &[u8],
+        codec: Codec,
+        req: &DecodeRequest,
+    ) -> Result<Pixels, TransformError> {
         let err = |message: String| TransformError::Decode {
             format: req.format.name(),
             message,
         };
-        let mut reader =
-            image::ImageReader::with_format(Cursor::new(bytes), image_format(req.format));
+        let Codec::ImageCrate(format) = codec else {
+            return Err(err("not a format of the image crate".into()));
+        };
+        let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
         let mut limits = image::Limits::default();
         let side = u32::try_from(req.max_pixels.min(u64::from(u32::MAX))).unwrap_or(u32::MAX);
         limits.max_image_width = Some(side);

@@ -12,7 +12,7 @@ use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
 
 use super::Extras;
 use super::{DecodeRequest, Decoder};
-use crate::media::{MediaFormat, jpeg_scan_offset};
+use crate::media::{Codec, jpeg_scan_offset};
 use crate::transform::pixels::{Pixels, TransformError};
 
 /// Whether libjpeg-turbo was built with its SIMD code (found by `build.rs`).
@@ -64,11 +64,16 @@ pub fn is_complete(bytes: &[u8]) -> bool {
 pub struct Jpeg;
 
 impl Decoder for Jpeg {
-    fn reads(&self, format: MediaFormat) -> bool {
-        format == MediaFormat::Jpeg
+    fn reads(&self, codec: Codec) -> bool {
+        codec == Codec::Libjpeg
     }
 
-    fn decode(&self, bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError> {
+    fn decode(
+        &self,
+        bytes: &[u8],
+        _: Codec,
+        req: &DecodeRequest,
+    ) -> Result<Pixels, TransformError> {
         decode(bytes, req.want_width, req.want_height, req.scaled)
     }
 }

@@ -1,13 +1,17 @@
 //! The codecs, behind one small interface per direction: a [`Decoder`] per
-//! family of formats (HEIC and RAW decoders plug in here), and the encoders of
-//! the output formats.
+//! [`Codec`], and the encoders of the output formats.
+//!
+//! Which codec decodes a format is said by the format's family in `media` (its
+//! [`Handling`]); [`DECODERS`] is the one place where a codec meets its code. A
+//! codec left out of the build (HEIC without the `heic` feature) is left out of that
+//! list, and its family refuses such files before they get here.
 
 #[cfg(feature = "heic")]
 mod heic;
 mod image_rs;
 pub mod jpeg;
 
-use crate::media::MediaFormat;
+use crate::media::{Codec, Handling, MediaFormat};
 
 use super::pixels::{Pixels, TransformError};
 
@@ -25,13 +29,19 @@ pub struct DecodeRequest {
     pub max_pixels: u64,
 }
 
-/// Decodes one family of formats to RGB or RGBA.
+/// Decodes to RGB or RGBA what one codec reads.
 pub trait Decoder: Sync {
-    fn reads(&self, format: MediaFormat) -> bool;
-    fn decode(&self, bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError>;
+    fn reads(&self, codec: Codec) -> bool;
+    /// `codec` is the one `reads` accepted (the image crate's is told its format).
+    fn decode(
+        &self,
+        bytes: &[u8],
+        codec: Codec,
+        req: &DecodeRequest,
+    ) -> Result<Pixels, TransformError>;
 }
 
-/// The decoders of this build, asked in order.
+/// The decoders of this build.
 const DECODERS: &[&dyn Decoder] = &[
     &jpeg::Jpeg,
     &image_rs::ImageRs,
@@ -39,16 +49,20 @@ const DECODERS: &[&dyn Decoder] = &[
     &heic::Heic,
 ];
 
-/// Decodes `bytes` with the first decoder that reads their format.
+/// Decodes `bytes` with the decoder of the codec their format's family names.
 pub fn decode(bytes: &[u8], req: &DecodeRequest) -> Result<Pixels, TransformError> {
+    let no_decoder = || TransformError::Decode {
+        format: req.format.name(),
+        message: "this build has no decoder for it".into(),
+    };
+    let Handling::Transform(codec) = req.format.handling() else {
+        return Err(no_decoder());
+    };
     let decoder = DECODERS
         .iter()
-        .find(|d| d.reads(req.format))
-        .ok_or(TransformError::Decode {
-            format: req.format.name(),
-            message: "this build has no decoder for it".into(),
-        })?;
-    decoder.decode(bytes, req)
+        .find(|d| d.reads(codec))
+        .ok_or_else(no_decoder)?;
+    decoder.decode(bytes, codec, req)
 }
 
 /// What goes into an encoded output besides the pixels.
@@ -90,5 +104,36 @@ pub fn encode(
             format: other.name(),
             message: "not an output format".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_a_family_names_has_one_decoder_in_this_build() {
+        use MediaFormat::*;
+        for format in [Jpeg, Png, Gif, Webp, Bmp, Tiff, Avif, Heic, Mp4, Mov, Webm] {
+            if let Handling::Transform(codec) = format.handling() {
+                let n = DECODERS.iter().filter(|d| d.reads(codec)).count();
+                assert_eq!(n, 1, "{format:?} names {codec:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_format_pixpipe_does_not_decode_is_an_error_with_its_name() {
+        let req = DecodeRequest {
+            format: MediaFormat::Avif,
+            want_width: 1,
+            want_height: 1,
+            scaled: true,
+            max_pixels: 1,
+        };
+        let Err(e) = decode(b"\0\0\0\x18ftypavif", &req) else {
+            panic!("AVIF is passed through, never decoded");
+        };
+        assert!(e.to_string().contains("avif"), "{e}");
     }
 }
