@@ -15,6 +15,7 @@ mod html_page;
 mod inspect;
 mod kept_metadata;
 mod languages;
+mod ledger_place;
 mod newcomer;
 mod pairs;
 mod run_dir;

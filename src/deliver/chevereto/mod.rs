@@ -297,11 +297,11 @@ impl Session<'_> {
                 o.viewer_url = s.viewer_url.clone();
                 o.delete_url = s.delete_url.clone();
                 row.location = s.url;
-                row.viewer_url = s.viewer_url;
-                row.short_url = s.short_url;
-                row.delete_url = s.delete_url;
-                row.remote_id = s.id;
-                row.remote_md5 = s.md5;
+                row.set_answer("viewer_url", s.viewer_url);
+                row.set_answer("short_url", s.short_url);
+                row.set_answer("delete_url", s.delete_url);
+                row.set_answer("id", s.id);
+                row.set_answer("md5", s.md5);
                 let lost = self.rec.commit_now(flight.file_row.as_slice(), &[row])?;
                 taken_over(&mut o, &lost);
                 true
