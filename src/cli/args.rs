@@ -191,7 +191,12 @@ pub enum Command {
     /// Look into the ledger: what was sent where.
     Ledger {
         /// The ledger file or a postgres:// URL (default: the user's data folder).
-        #[arg(long, global = true, value_name = "FILE|URL")]
+        #[arg(
+            long,
+            global = true,
+            value_name = "FILE|URL",
+            conflicts_with = "pipeline"
+        )]
         ledger: Option<String>,
         /// Take the ledger path from this pipeline file.
         #[arg(long, global = true)]

@@ -31,7 +31,7 @@ fn resolve(lp: &LoadedPipeline, opts: &RunOptions) -> Result<RunPlan, ExitCode> 
 }
 
 /// A mistake in the pipeline file, located; the file, key and value stay as written.
-fn config_error(e: &ConfigError, lang: Lang) -> ExitCode {
+pub(super) fn config_error(e: &ConfigError, lang: Lang) -> ExitCode {
     let m = Messages::new(lang);
     let mut text = e.to_string();
     if let ConfigError::Rule { rule, .. } = e

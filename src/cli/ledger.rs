@@ -5,15 +5,15 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use super::args::{ExportFormat, LedgerAction};
+use super::commands::config_error;
 use super::commands::load;
 use super::forget::{self, Selector};
 use super::output::{Output, PrintError};
 use super::render;
-use crate::config::THUMBNAIL_WIDTH;
-use crate::config::{DbUrl, DbUrlError, LedgerPlace, default_ledger_path};
+use crate::config::{self, THUMBNAIL_WIDTH, default_ledger_path};
 use crate::exit_codes::ExitCode;
 use crate::i18n::Messages;
-use crate::ledger::{self, Ledger, LedgerError, OutputRow};
+use crate::ledger::{self, History, LedgerError, LedgerPlace, OutputRow};
 use crate::record::html::{self, Entry, Head};
 
 /// Why a `pixpipe ledger` command stopped.
@@ -44,22 +44,26 @@ pub fn command(
         return report(copy(from, to));
     }
     let pipeline_name = pipeline.as_ref().map(|p| p.display().to_string());
+    // `--ledger` and `--pipeline` exclude each other (the arguments say so), and a
+    // pipeline file's place is read as a run reads it.
     let place = match (ledger, pipeline) {
-        (Some(l), _) => match place_of(&l) {
+        (Some(l), _) => match LedgerPlace::from_arg(&l) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("pixpipe: --ledger: {e}");
                 return ExitCode::BadConfig;
             }
         },
-        (None, Some(p)) => match load(&p, lang) {
-            Ok(lp) => match (&lp.pipeline.ledger.url, &lp.pipeline.ledger.path) {
-                (Some(url), _) => LedgerPlace::Postgres(url.clone()),
-                (None, Some(l)) => LedgerPlace::File(lp.resolve(l.as_str())),
-                (None, None) => LedgerPlace::File(default_ledger_path()),
-            },
-            Err(code) => return code,
-        },
+        (None, Some(p)) => {
+            match load(&p, lang).and_then(|lp| {
+                config::ledger_place(&lp)
+                    .map(|(place, _key)| place)
+                    .map_err(|e| config_error(&e, lang))
+            }) {
+                Ok(place) => place,
+                Err(code) => return code,
+            }
+        }
         (None, None) => LedgerPlace::File(default_ledger_path()),
     };
     if !place.exists() {
@@ -81,25 +85,13 @@ fn report(result: Result<ExitCode, LedgerCommandError>) -> ExitCode {
     }
 }
 
-/// A ledger named on the command line: a postgres:// URL, or else a file.
-fn place_of(arg: &str) -> Result<LedgerPlace, DbUrlError> {
-    if arg.starts_with("postgres://") || arg.starts_with("postgresql://") {
-        return DbUrl::parse(arg).map(LedgerPlace::Postgres);
-    }
-    Ok(LedgerPlace::File(PathBuf::from(arg)))
-}
-
-fn open_at(place: &LedgerPlace) -> Result<Box<dyn Ledger>, LedgerError> {
-    crate::pipeline::open_ledger_at(place, ledger::Sharing::default())
-}
-
 fn act(
     place: &LedgerPlace,
     action: LedgerAction,
     pipeline: Option<String>,
     m: &Messages,
 ) -> Result<ExitCode, LedgerCommandError> {
-    let mut ledger = open_at(place)?;
+    let mut ledger = ledger::open_history(place)?;
     let mut out = Output::stdout();
     let code = match action {
         LedgerAction::Stats { json } => {
@@ -142,14 +134,15 @@ fn act(
 /// a first run on the new ledger reads each file once more, and sends nothing again.
 fn copy(from: &str, to: &str) -> Result<ExitCode, LedgerCommandError> {
     let (from, to) = (
-        place_of(from).map_err(|e| LedgerCommandError::Copy(format!("--from: {e}")))?,
-        place_of(to).map_err(|e| LedgerCommandError::Copy(format!("--to: {e}")))?,
+        LedgerPlace::from_arg(from)
+            .map_err(|e| LedgerCommandError::Copy(format!("--from: {e}")))?,
+        LedgerPlace::from_arg(to).map_err(|e| LedgerCommandError::Copy(format!("--to: {e}")))?,
     );
     if !from.exists() {
         return Err(LedgerCommandError::Copy(format!("no ledger at {from}")));
     }
-    let source = open_at(&from)?;
-    let mut dest = open_at(&to)?;
+    let source = ledger::open_history(&from)?;
+    let mut dest = ledger::open_history(&to)?;
     let held: u64 = dest.stats()?.iter().map(|r| r.files).sum();
     if held > 0 {
         return Err(LedgerCommandError::Copy(format!(
@@ -195,14 +188,12 @@ fn copy(from: &str, to: &str) -> Result<ExitCode, LedgerCommandError> {
 
 /// Every output row as JSON Lines, or as CSV under its header.
 fn export(
-    ledger: &dyn Ledger,
+    ledger: &dyn History,
     out: &mut Output,
     format: ExportFormat,
 ) -> Result<(), LedgerCommandError> {
     match format {
-        ExportFormat::Jsonl => print_rows(ledger, out, |r| {
-            Some(serde_json::to_string(r).unwrap_or_default())
-        }),
+        ExportFormat::Jsonl => print_rows(ledger, out, |r| Some(render::json_line(r))),
         ExportFormat::Csv => {
             let mut first = true;
             print_rows(ledger, out, |r| {
@@ -217,7 +208,7 @@ fn export(
 
 /// One line per output row; the table is read no further once printing stops.
 fn print_rows(
-    ledger: &dyn Ledger,
+    ledger: &dyn History,
     out: &mut Output,
     mut line: impl FnMut(&OutputRow) -> Option<String>,
 ) -> Result<(), LedgerCommandError> {
@@ -237,7 +228,7 @@ fn print_rows(
 /// Forgets what the arguments name, all in one go; exit 1 names each argument that
 /// matched nothing, since a typo must not pass for "done".
 fn forget(
-    ledger: &mut dyn Ledger,
+    ledger: &mut dyn History,
     args: &[String],
     out: &mut Output,
 ) -> Result<ExitCode, LedgerCommandError> {
@@ -259,7 +250,7 @@ fn forget(
 
 /// The page of everything delivered to each target (and what failed), from the ledger.
 fn page(
-    ledger: &dyn Ledger,
+    ledger: &dyn History,
     file: &Path,
     pipeline: Option<String>,
     out: &mut Output,

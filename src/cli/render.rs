@@ -174,11 +174,60 @@ pub fn list_line(r: &OutputRow) -> String {
     )
 }
 
+/// An output row as `ledger export --format jsonl` has always spelt it: the host's
+/// answers as fields of their own (`id` and `md5` as `remote_id`, `remote_md5`), each
+/// present, null when the target gave none.
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    target: &'a str,
+    source_md5: &'a str,
+    state: OutputState,
+    source_path: &'a str,
+    output_md5: Option<&'a str>,
+    location: Option<&'a str>,
+    viewer_url: Option<&'a str>,
+    short_url: Option<&'a str>,
+    delete_url: Option<&'a str>,
+    remote_id: Option<&'a str>,
+    remote_md5: Option<&'a str>,
+    bytes: Option<u64>,
+    width: Option<u32>,
+    height: Option<u32>,
+    title: Option<&'a str>,
+    reason: Option<&'a str>,
+    at: &'a str,
+}
+
+/// One output row as a line of JSON.
+pub fn json_line(r: &OutputRow) -> String {
+    let row = JsonRow {
+        target: &r.target,
+        source_md5: &r.source_md5,
+        state: r.state,
+        source_path: &r.source_path,
+        output_md5: r.output_md5.as_deref(),
+        location: r.location.as_deref(),
+        viewer_url: r.answer("viewer_url"),
+        short_url: r.answer("short_url"),
+        delete_url: r.answer("delete_url"),
+        remote_id: r.answer("id"),
+        remote_md5: r.answer("md5"),
+        bytes: r.bytes,
+        width: r.width,
+        height: r.height,
+        title: r.title.as_deref(),
+        reason: r.reason.as_deref(),
+        at: &r.at,
+    };
+    serde_json::to_string(&row).expect("a row of strings and numbers is JSON")
+}
+
 pub const CSV_HEADER: &str = "target,source_md5,state,source_path,output_md5,location,viewer_url,delete_url,bytes,width,height,title,at,reason";
 
 pub fn csv_line(r: &OutputRow) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let num = |v: Option<u64>| v.map(|b| b.to_string()).unwrap_or_default();
+    let answer = |name: &str| r.answer(name).unwrap_or_default().to_string();
     let cells = [
         r.target.clone(),
         r.source_md5.clone(),
@@ -186,8 +235,8 @@ pub fn csv_line(r: &OutputRow) -> String {
         r.source_path.clone(),
         opt(&r.output_md5),
         opt(&r.location),
-        opt(&r.viewer_url),
-        opt(&r.delete_url),
+        answer("viewer_url"),
+        answer("delete_url"),
         num(r.bytes),
         num(r.width.map(u64::from)),
         num(r.height.map(u64::from)),
@@ -208,5 +257,36 @@ fn csv_cell(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jsonl_export_spells_the_hosts_answers_as_before() {
+        let mut r = OutputRow::new("chevereto:h", "m", OutputState::Uploaded);
+        r.at = "t".into();
+        r.answer
+            .insert("viewer_url".into(), "https://h/image/a".into());
+        r.answer.insert("id".into(), "A1".into());
+        r.answer.insert("md5".into(), "0123".into());
+        let line = json_line(&r);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            line.find("\"target\"").unwrap(),
+            1,
+            "the first field, as before: {line}"
+        );
+        assert_eq!(keys.len(), 17, "{keys:?}");
+        assert_eq!(v["viewer_url"], "https://h/image/a");
+        assert_eq!(v["remote_id"], "A1");
+        assert_eq!(v["remote_md5"], "0123");
+        assert!(v["short_url"].is_null() && v["delete_url"].is_null());
+        assert_eq!(v["state"], "uploaded");
+        let csv = csv_line(&r);
+        assert!(csv.contains(",https://h/image/a,,"), "{csv}");
     }
 }

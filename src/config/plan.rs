@@ -10,12 +10,13 @@ use std::time::Duration;
 use super::locate::{key_position, locate_item, locate_key};
 use super::template::Template;
 use super::values::{
-    AnswerFormat, Auth, DbUrl, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret,
-    SourceMode, UploadEndpoint,
+    AnswerFormat, Auth, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret, SourceMode,
+    UploadEndpoint,
 };
 use super::values::{ImportLayout, LivePhotos, RawPolicy};
 use super::{ConfigError, LoadedPipeline, RuleError};
 use crate::i18n::Lang;
+pub use crate::ledger::LedgerPlace;
 
 /// How chatty the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,34 +163,6 @@ impl TransformSettings {
             strip_metadata: false,
             max_pixels: 250_000_000,
             thumbnail: None,
-        }
-    }
-}
-
-/// Where the ledger lives: one SQLite file, or a PostgreSQL database that several
-/// workers share.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LedgerPlace {
-    File(PathBuf),
-    Postgres(DbUrl),
-}
-
-impl LedgerPlace {
-    /// Whether the ledger is there already (a database is asked when it is opened).
-    pub fn exists(&self) -> bool {
-        match self {
-            LedgerPlace::File(p) => p.exists(),
-            LedgerPlace::Postgres(_) => true,
-        }
-    }
-}
-
-impl std::fmt::Display for LedgerPlace {
-    /// For people: the file, or the URL without its password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LedgerPlace::File(p) => write!(f, "{}", p.display()),
-            LedgerPlace::Postgres(u) => write!(f, "{u}"),
         }
     }
 }
@@ -475,16 +448,24 @@ fn chevereto_plan(
     })
 }
 
-/// The ledger's place. A mistyped `ledger.path` must not quietly start an empty ledger
-/// (and send everything again), so its folder must exist.
-fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
+/// Where a pipeline file puts its ledger, and the key that says so: the one reading
+/// of `ledger.path` and `ledger.url`, for a run and for `pixpipe ledger --pipeline`
+/// alike. Both keys at once are refused, naming both: neither may quietly win.
+pub fn ledger_place(lp: &LoadedPipeline) -> Result<(LedgerPlace, &'static str), ConfigError> {
     let l = &lp.pipeline.ledger;
-    let (place, key) = match (&l.path, &l.url) {
+    Ok(match (&l.path, &l.url) {
         (None, None) => (LedgerPlace::File(default_ledger_path()), "ledger.path"),
         (Some(p), None) => (LedgerPlace::File(lp.resolve(p.as_str())), "ledger.path"),
         (None, Some(u)) => (LedgerPlace::Postgres(u.clone()), "ledger.url"),
         (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoLedgers)),
-    };
+    })
+}
+
+/// The ledger's place. A mistyped `ledger.path` must not quietly start an empty ledger
+/// (and send everything again), so its folder must exist.
+fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
+    let l = &lp.pipeline.ledger;
+    let (place, key) = ledger_place(lp)?;
     let plan = LedgerPlan {
         explicit: l.path.is_some() || l.url.is_some(),
         at: locate_key(&lp.text, key),

@@ -414,12 +414,7 @@ fn file_flight(r: &Ready, remote: bool) -> Flight {
 /// The ledger row of a placed output: its location and the target's answer.
 fn placed_row(mut row: OutputRow, place: &Placement) -> OutputRow {
     row.location = place.location.clone();
-    let a = |k: &str| place.answer(k).map(str::to_string);
-    row.viewer_url = a("viewer_url");
-    row.short_url = a("short_url");
-    row.delete_url = a("delete_url");
-    row.remote_id = a("id");
-    row.remote_md5 = a("md5");
+    row.answer = place.answer.clone();
     row
 }
 

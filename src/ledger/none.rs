@@ -1,14 +1,11 @@
 //! No ledger at all, for `upload --no-ledger`: it knows nothing and keeps nothing,
-//! and no file is opened, so nothing is written anywhere.
+//! and no file is opened, so nothing is written anywhere. It has no [`super::History`]:
+//! there is nothing to look into.
 
-use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{
-    FileRow, KnownDir, Ledger, LedgerError, LedgerReader, OutputKey, OutputRow, RunId, RunRow,
-    SourceEntry, StatRow,
-};
+use super::{FileRow, KnownDir, Ledger, LedgerError, LedgerReader, OutputKey, OutputRow, RunId};
 
 /// The ledger that records nothing: every file is new to it.
 pub struct NoLedger;
@@ -46,34 +43,6 @@ impl Ledger for NoLedger {
     }
 
     fn finish_run(&mut self, _run: RunId, _summary: &str) -> Result<(), LedgerError> {
-        Ok(())
-    }
-
-    fn outputs(
-        &self,
-        _target: Option<&str>,
-        _each: &mut dyn FnMut(OutputRow) -> ControlFlow<()>,
-    ) -> Result<(), LedgerError> {
-        Ok(())
-    }
-
-    fn stats(&self) -> Result<Vec<StatRow>, LedgerError> {
-        Ok(Vec::new())
-    }
-
-    fn sources(&self) -> Result<Vec<SourceEntry>, LedgerError> {
-        Ok(Vec::new())
-    }
-
-    fn forget(&mut self, _keys: &[OutputKey]) -> Result<usize, LedgerError> {
-        Ok(0)
-    }
-
-    fn runs(&self) -> Result<Vec<RunRow>, LedgerError> {
-        Ok(Vec::new())
-    }
-
-    fn import(&mut self, _runs: &[RunRow], _outputs: &[OutputRow]) -> Result<(), LedgerError> {
         Ok(())
     }
 }

@@ -67,10 +67,10 @@ pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) ->
         },
     );
     o.source_md5 = Some(md5.to_string());
+    o.viewer_url = row.answer("viewer_url").map(str::to_string);
+    o.delete_url = row.answer("delete_url").map(str::to_string);
     o.output_md5 = row.output_md5;
     o.output = row.location;
-    o.viewer_url = row.viewer_url;
-    o.delete_url = row.delete_url;
     Some(o)
 }
 

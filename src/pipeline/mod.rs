@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{ConfigError, LedgerPlace, RunPlan};
+use crate::config::{ConfigError, RunPlan};
 use crate::context::RunContext;
 use crate::deliver::{self, DeliverError, Target, Work};
 use crate::i18n::Messages;
@@ -122,7 +122,7 @@ fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
         roots: plan.scan.roots.clone(),
         lease: plan.ledger.lease,
     };
-    open_ledger_at(&plan.ledger.place, sharing).map_err(|e| {
+    ledger::open(&plan.ledger.place, sharing).map_err(|e| {
         if plan.ledger.explicit && !e.kind.unreachable() {
             RunError::Config(
                 plan.ledger
@@ -132,17 +132,6 @@ fn open_ledger(plan: &RunPlan) -> Result<Box<dyn Ledger>, RunError> {
             RunError::Ledger(e)
         }
     })
-}
-
-/// Opens the ledger at a place: a SQLite file, or a shared PostgreSQL database.
-pub fn open_ledger_at(
-    place: &LedgerPlace,
-    sharing: ledger::Sharing,
-) -> Result<Box<dyn Ledger>, LedgerError> {
-    match place {
-        LedgerPlace::File(path) => ledger::open(path),
-        LedgerPlace::Postgres(url) => ledger::open_postgres(url.expose(), &url.shown(), sharing),
-    }
 }
 
 /// The outcome sinks of a run: the progress line, and the report and the page when asked.

@@ -17,6 +17,7 @@ mod import_tree;
 mod inspect;
 mod kept_metadata;
 mod languages;
+mod ledger_place;
 mod newcomer;
 mod pairs;
 mod run_dir;

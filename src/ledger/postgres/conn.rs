@@ -18,6 +18,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
 use super::connect::Connector;
+use super::error::{PgError, kind, other, unreachable};
 use crate::ledger::LedgerErrorKind;
 
 /// How long work waits for a database that went away before the run gives up on it.
@@ -91,7 +92,7 @@ impl Db<'_> {
 impl Conn {
     /// Connects at once, so that a database that cannot be reached is said at the start.
     pub fn open(connector: &Connector, shown: &str) -> Result<Conn, LedgerErrorKind> {
-        let client = connector.connect().map_err(|e| unreachable(shown, &e))?;
+        let client = connector.connect().map_err(|e| unreachable(shown, e))?;
         let mut link = Link {
             connector: connector.clone(),
             client: Some(client),
@@ -106,7 +107,7 @@ impl Conn {
                     job(&mut link);
                 }
             })
-            .map_err(|e| LedgerErrorKind::Postgres(format!("cannot start a thread: {e}")))?;
+            .map_err(|e| other(PgError::Thread(e)))?;
         Ok(Conn {
             jobs: Some(tx),
             thread: Some(thread),
@@ -150,7 +151,7 @@ impl Drop for Conn {
 }
 
 fn gone() -> LedgerErrorKind {
-    LedgerErrorKind::Postgres("the ledger's connection thread has stopped".into())
+    other(PgError::ThreadStopped)
 }
 
 impl Link {
@@ -176,8 +177,8 @@ impl Link {
             }
             if !worth_retrying(&e) || Instant::now() + pause > deadline {
                 return Err(match self.client {
-                    None => unreachable(&self.shown, &e),
-                    Some(_) => LedgerErrorKind::Postgres(words(&e)),
+                    None => unreachable(&self.shown, e),
+                    Some(_) => kind(e),
                 });
             }
             std::thread::sleep(pause);
@@ -220,33 +221,4 @@ fn is_connect_error(e: &postgres::Error) -> bool {
         let s = e.to_string();
         s.starts_with("error connecting") || s.contains("error communicating")
     }
-}
-
-/// The database could not be reached, in words.
-pub fn unreachable(shown: &str, e: &postgres::Error) -> LedgerErrorKind {
-    LedgerErrorKind::Unreachable {
-        place: shown.to_string(),
-        why: words(e),
-    }
-}
-
-/// An error as a person would want it: the server's message, or the causes.
-pub fn words(e: &postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{} ({})", db.message(), db.code().code());
-    }
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        cause = c.source();
-    }
-    let text = text
-        .strip_prefix("error connecting to server: ")
-        .unwrap_or(&text);
-    text.replace(" (os error 111)", "")
-        .replace("Connection refused", "connection refused")
 }

@@ -11,6 +11,15 @@ use postgres::config::{Host, SslMode};
 use postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// Why a URL gives no way to connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Url(postgres::Error),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[source] rustls::Error),
+}
+
 /// How to reach the database, ready to connect again after a restart.
 #[derive(Clone)]
 pub struct Connector {
@@ -20,8 +29,8 @@ pub struct Connector {
 
 impl Connector {
     /// Reads the URL and the environment once.
-    pub fn new(url: &str) -> Result<Connector, String> {
-        let mut config = Config::from_str(url).map_err(|e| e.to_string())?;
+    pub fn new(url: &str) -> Result<Connector, ConnectError> {
+        let mut config = Config::from_str(url).map_err(ConnectError::Url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -62,7 +71,7 @@ impl Connector {
     }
 }
 
-fn rustls_connector() -> Result<MakeRustlsConnect, String> {
+fn rustls_connector() -> Result<MakeRustlsConnect, ConnectError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
@@ -70,7 +79,7 @@ fn rustls_connector() -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(ConnectError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))

@@ -2,17 +2,24 @@
 //! beside anything else the database holds. Created and migrated by the first
 //! worker to arrive, under an advisory lock, so that workers starting together do
 //! not trip over each other.
+//!
+//! Version 2 keeps a target's answers (URLs, the host's id and md5) in one JSON
+//! column, `answer`, instead of a column each, so a new target needs no new columns.
 
 use postgres::Client;
 
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The advisory lock's key: "pixpipe" in ASCII, as a number.
 const LOCK: i64 = 0x0070_6978_7069_7065;
 
-const TABLES: &str = "
+/// Where the version is kept: created first, so a migration can read it.
+const META: &str = "
 CREATE SCHEMA IF NOT EXISTS pixpipe;
 CREATE TABLE IF NOT EXISTS pixpipe.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS pixpipe.files (
     path BYTEA PRIMARY KEY,
     dir BYTEA NOT NULL,
@@ -29,11 +36,7 @@ CREATE TABLE IF NOT EXISTS pixpipe.outputs (
     source_path TEXT,
     output_md5 TEXT,
     location TEXT,
-    viewer_url TEXT,
-    short_url TEXT,
-    delete_url TEXT,
-    remote_id TEXT,
-    remote_md5 TEXT,
+    answer TEXT,
     bytes BIGINT,
     width INTEGER,
     height INTEGER,
@@ -80,24 +83,44 @@ CREATE TABLE IF NOT EXISTS pixpipe.content_claims (
 CREATE INDEX IF NOT EXISTS content_claims_worker ON pixpipe.content_claims (worker);
 ";
 
+/// Version 1 to 2: the host's answers, each from its own column into one JSON object
+/// named as the target names them; `jsonb_strip_nulls` leaves out the NULL ones, and a
+/// row with none keeps no object at all.
+const ANSWERS_INTO_ONE_COLUMN: &str = "
+ALTER TABLE pixpipe.outputs ADD COLUMN answer TEXT;
+UPDATE pixpipe.outputs SET answer = NULLIF(jsonb_strip_nulls(jsonb_build_object(
+    'viewer_url', viewer_url, 'short_url', short_url, 'delete_url', delete_url,
+    'id', remote_id, 'md5', remote_md5))::TEXT, '{}');
+ALTER TABLE pixpipe.outputs DROP COLUMN viewer_url, DROP COLUMN short_url,
+    DROP COLUMN delete_url, DROP COLUMN remote_id, DROP COLUMN remote_md5;
+UPDATE pixpipe.meta SET value = '2' WHERE key = 'schema_version';
+";
+
 /// What the database holds: this version, or one this pixpipe does not know.
 pub enum Found {
     Current,
     Other(String),
 }
 
-/// Creates the tables when they are missing and says which version they are.
+/// Creates the tables when they are missing, brings a version 1 ledger up to date (in
+/// the same transaction: a worker that waited on the lock finds it done), and says
+/// which version the tables are.
 pub fn prepare(client: &mut Client) -> Result<Found, postgres::Error> {
     let mut tx = client.transaction()?;
     // Held to the end of the transaction: the second worker waits, then finds it all done.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])?;
-    tx.batch_execute(TABLES)?;
-    let version: Option<String> = tx
+    tx.batch_execute(META)?;
+    let mut version: Option<String> = tx
         .query_opt(
             "SELECT value FROM pixpipe.meta WHERE key = 'schema_version'",
             &[],
         )?
-        .map(|r| r.get(0));
+        .map(|r| r.get("value"));
+    if version.as_deref() == Some("1") {
+        tx.batch_execute(ANSWERS_INTO_ONE_COLUMN)?;
+        version = Some("2".into());
+    }
+    tx.batch_execute(TABLES)?;
     let found = match version {
         None => {
             tx.execute(

@@ -91,7 +91,7 @@ impl Entry {
     /// A row of the ledger, with the thumbnail made from its output file if any.
     pub fn from_row(r: &OutputRow, folder: &Path, thumbnail: Option<Vec<u8>>) -> Entry {
         let mut links = Vec::new();
-        if let Some(viewer) = r.viewer_url.as_deref().and_then(web_url) {
+        if let Some(viewer) = r.answer("viewer_url").and_then(web_url) {
             links.push(Link {
                 label: "viewer",
                 href: viewer,

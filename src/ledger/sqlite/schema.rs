@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -22,11 +22,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     source_path TEXT,
     output_md5 TEXT,
     location TEXT,
-    viewer_url TEXT,
-    short_url TEXT,
-    delete_url TEXT,
-    remote_id TEXT,
-    remote_md5 TEXT,
+    answer TEXT,
     bytes INTEGER,
     width INTEGER,
     height INTEGER,
@@ -51,12 +47,14 @@ CREATE TABLE IF NOT EXISTS runs (
 /// uses the words of the report (`written`, `uploaded`, `already_there`) and records
 /// failed files with their reason. Version 1 had no `files.dir`; the
 /// quick-check table is only a cache of md5s, so it is rebuilt (files are read once more).
+/// Version 4 keeps a target's answers (URLs, the host's id and md5) in one JSON column,
+/// `answer`, instead of a column each, so a new target needs no new columns.
 pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
     let version: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
-            |r| r.get(0),
+            |r| r.get("value"),
         )
         .optional()
         .or_else(|e| match e {
@@ -72,15 +70,16 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
         version = Some(2);
     }
     let has_outputs = conn.query_row(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'outputs'",
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outputs'",
         [],
-        |r| r.get::<_, i64>(0),
+        |r| r.get::<_, i64>("n"),
     )? > 0;
     if version == Some(2) && !has_outputs {
         conn.execute(
             "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
             [],
         )?;
+        version = Some(3);
     } else if version == Some(2) {
         conn.execute_batch(
             "BEGIN;
@@ -92,6 +91,31 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
                  ELSE state END;
              UPDATE meta SET value = '3' WHERE key = 'schema_version'; COMMIT;",
         )?;
+        version = Some(3);
+    }
+    if version == Some(3) && !has_outputs {
+        conn.execute(
+            "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+            [],
+        )?;
+    } else if version == Some(3) {
+        conn.execute_batch(ANSWERS_INTO_ONE_COLUMN)?;
     }
     Ok(())
 }
+
+/// Version 3 to 4: the host's answers, each from its own column into one JSON object
+/// named as the target names them. `json_patch` onto an empty object leaves out the
+/// NULL ones, and a row with none keeps no object at all.
+const ANSWERS_INTO_ONE_COLUMN: &str = "BEGIN;
+    ALTER TABLE outputs ADD COLUMN answer TEXT;
+    UPDATE outputs SET answer = NULLIF(json_patch('{}', json_object(
+        'viewer_url', viewer_url, 'short_url', short_url, 'delete_url', delete_url,
+        'id', remote_id, 'md5', remote_md5)), '{}');
+    ALTER TABLE outputs DROP COLUMN viewer_url;
+    ALTER TABLE outputs DROP COLUMN short_url;
+    ALTER TABLE outputs DROP COLUMN delete_url;
+    ALTER TABLE outputs DROP COLUMN remote_id;
+    ALTER TABLE outputs DROP COLUMN remote_md5;
+    UPDATE meta SET value = '4' WHERE key = 'schema_version';
+    COMMIT;";
