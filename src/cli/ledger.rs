@@ -10,7 +10,7 @@ use super::commands::load;
 use super::forget::{self, Selector};
 use super::output::{Output, PrintError};
 use super::render;
-use crate::config::{self, THUMBNAIL_WIDTH, default_ledger_path};
+use crate::config::{self, THUMBNAIL_WIDTH, default_ledger_place};
 use crate::exit_codes::ExitCode;
 use crate::i18n::Messages;
 use crate::ledger::{self, History, LedgerError, LedgerPlace, OutputRow};
@@ -64,7 +64,7 @@ pub fn command(
                 Err(code) => return code,
             }
         }
-        (None, None) => LedgerPlace::File(default_ledger_path()),
+        (None, None) => default_ledger_place(),
     };
     if !place.exists() {
         eprintln!("pixpipe: no ledger at {place}");

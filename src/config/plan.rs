@@ -454,7 +454,7 @@ fn chevereto_plan(
 pub fn ledger_place(lp: &LoadedPipeline) -> Result<(LedgerPlace, &'static str), ConfigError> {
     let l = &lp.pipeline.ledger;
     Ok(match (&l.path, &l.url) {
-        (None, None) => (LedgerPlace::File(default_ledger_path()), "ledger.path"),
+        (None, None) => (default_ledger_place(), "ledger.path"),
         (Some(p), None) => (LedgerPlace::File(lp.resolve(p.as_str())), "ledger.path"),
         (None, Some(u)) => (LedgerPlace::Postgres(u.clone()), "ledger.url"),
         (Some(_), Some(_)) => return Err(rule(lp, RuleError::TwoLedgers)),
@@ -487,12 +487,14 @@ fn ledger_plan(lp: &LoadedPipeline) -> Result<LedgerPlan, ConfigError> {
     Ok(plan)
 }
 
-/// The ledger's default place: the platform's data folder.
-pub fn default_ledger_path() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("pixpipe")
-        .join("ledger.sqlite")
+/// The ledger's default place: a file in the platform's data folder.
+pub fn default_ledger_place() -> LedgerPlace {
+    LedgerPlace::File(
+        dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("pixpipe")
+            .join("ledger.sqlite"),
+    )
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{DecodeMode, Filter, ScanPlan, TransformSettings};
-use crate::media::{md5_hex, probe_bytes, read_metadata, recognise};
+use crate::media::{ProbeError, md5_hex, probe_bytes, read_metadata, recognise};
 use crate::pipeline::scan::{self, Event};
 use crate::transform::codecs::jpeg;
-use crate::transform::{Pixels, StageTimes, render, resizes, transform, transform_timed};
+use crate::transform::{
+    Pixels, StageTimes, TransformError, render, resizes, transform, transform_timed,
+};
 
 /// Settings within this much SSIM of the best count as "as good": a difference of a
 /// few thousandths between two 1600-px photos is below what eyes tell apart.
@@ -148,7 +150,7 @@ pub fn load_inputs(paths: &[PathBuf], limit: usize) -> Inputs {
             Event::File(f) => match std::fs::read(&f.path) {
                 Ok(bytes) => match usable(&f.path, bytes) {
                     Ok(input) => files.push(input),
-                    Err(reason) => leave(&f.path, reason),
+                    Err(why) => leave(&f.path, why.to_string()),
                 },
                 Err(e) => leave(&f.path, format!("cannot read: {e}")),
             },
@@ -172,14 +174,22 @@ pub fn load_inputs(paths: &[PathBuf], limit: usize) -> Inputs {
     }
 }
 
+/// Why a photo cannot be measured: the bench leaves it out, with this reason.
+#[derive(Debug, thiserror::Error)]
+enum Unusable {
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("{0} is passed through unchanged, not resized")]
+    PassedThrough(&'static str),
+    #[error(transparent)]
+    Render(#[from] TransformError),
+}
+
 /// A file pixpipe resizes, or why it cannot be measured.
-fn usable(path: &Path, bytes: Vec<u8>) -> Result<Input, String> {
-    let probe = probe_bytes(path.to_path_buf(), bytes).map_err(|e| e.to_string())?;
+fn usable(path: &Path, bytes: Vec<u8>) -> Result<Input, Unusable> {
+    let probe = probe_bytes(path.to_path_buf(), bytes)?;
     if !resizes(&probe) {
-        return Err(format!(
-            "{} is passed through unchanged, not resized",
-            probe.format.name()
-        ));
+        return Err(Unusable::PassedThrough(probe.format.name()));
     }
     let pixels = u64::from(probe.width.unwrap_or(0)) * u64::from(probe.height.unwrap_or(0));
     Ok(Input {
@@ -236,14 +246,13 @@ pub fn run(o: &BenchOptions, mut inputs: Inputs) -> Report {
 /// that cannot even be rendered so is left out, with the reason.
 fn references(o: &BenchOptions, inputs: &mut Inputs, pool: &rayon::ThreadPool) -> Vec<Vec<u8>> {
     let s = settings(o, Filter::Lanczos3, DecodeMode::Full);
-    let rendered: Vec<Result<Pixels, String>> = pool.install(|| {
+    let rendered: Vec<Result<Pixels, Unusable>> = pool.install(|| {
         inputs
             .files
             .par_iter()
             .map(|f| {
-                let probe =
-                    probe_bytes(f.path.clone(), f.bytes.clone()).map_err(|e| e.to_string())?;
-                render(&probe, &s).map_err(|e| e.to_string())
+                let probe = probe_bytes(f.path.clone(), f.bytes.clone())?;
+                Ok(render(&probe, &s)?)
             })
             .collect()
     });
@@ -255,9 +264,9 @@ fn references(o: &BenchOptions, inputs: &mut Inputs, pool: &rayon::ThreadPool) -
                 refs.push(luma(&p));
                 kept.push(file);
             }
-            Err(reason) => inputs.left_out.push(LeftOut {
+            Err(why) => inputs.left_out.push(LeftOut {
                 path: file.path.display().to_string(),
-                reason,
+                reason: why.to_string(),
             }),
         }
     }

@@ -76,7 +76,7 @@ fn a_name_the_host_would_store_as_a_dash_is_sent_readable_and_the_title_keeps_it
         sunrise.original_filename, "日出 2019.jpg",
         "it has digits: kept"
     );
-    assert_eq!(sunrise.stored_name, "2019.jpg");
+    assert_eq!(sunrise.stored_name, "-2019.jpg");
     assert_eq!(line_for(&report, "港口.jpg")["state"], "uploaded");
 }
 

@@ -416,28 +416,44 @@ fn parse_iso_duration(s: &str) -> Option<u64> {
 }
 
 /// `my-holiday__photo.jpg` -> `my holiday photo`.
-/// The stem the host stores a file under: only ASCII letters and digits survive (other
-/// runs become one `-`); a name with none is stored as `-` (a real 4.2.5 stores
-/// `北京.jpg` as `-.jpg`).
+/// The stem the host stores a file under, as a real 4.2.5 makes it: accents dropped
+/// (`Été` → `Ete`), whitespace runs made `-`, dashes trimmed from the ends, then every
+/// character but ASCII letters, digits, `_`, `.` and `-` removed; nothing left is `-`
+/// (`港口.jpg` is stored as `-.jpg`, `日出 2019.jpg` as `-2019.jpg`).
 fn stored_stem(name: &str) -> String {
     let stem = match name.rfind('.') {
         Some(i) if i > 0 => &name[..i],
         _ => name,
     };
-    let mut out = String::new();
-    for c in stem.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
+    let mut dashed = String::new();
+    for c in stem.chars().map(unaccent) {
+        if !c.is_whitespace() {
+            dashed.push(c);
+        } else if !dashed.ends_with(' ') {
+            dashed.push(' ');
         }
     }
-    let trimmed = out.trim_matches('-');
-    if trimmed.chars().any(|c| c.is_ascii_alphanumeric()) {
-        trimmed.to_string()
-    } else {
+    let kept: String = dashed
+        .replace(' ', "-")
+        .trim_matches('-')
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    if kept.is_empty() {
         "-".to_string()
+    } else {
+        kept
     }
+}
+
+/// The Latin letters with accents that photo names hold most, without them.
+fn unaccent(c: char) -> char {
+    const FROM: &str = "ÀÁÂÃÄÅàáâãäåÈÉÊËèéêëÌÍÎÏìíîïÒÓÔÕÖòóôõöÙÚÛÜùúûüÇçÑñÝýÿ";
+    const TO: &str = "AAAAAAaaaaaaEEEEeeeeIIIIiiiiOOOOOoooooUUUUuuuuCcNnYyy";
+    FROM.chars()
+        .position(|f| f == c)
+        .and_then(|i| TO.chars().nth(i))
+        .unwrap_or(c)
 }
 
 fn title_from_filename(name: &str) -> String {
