@@ -10,10 +10,11 @@ use super::commands::load;
 use super::forget::{self, Selector};
 use super::output::{Output, PrintError};
 use super::render;
+use crate::config::LedgerPlace;
 use crate::config::{self, THUMBNAIL_WIDTH, default_ledger_place};
 use crate::exit_codes::ExitCode;
 use crate::i18n::Messages;
-use crate::ledger::{self, History, LedgerError, LedgerPlace, OutputRow};
+use crate::ledger::{self, History, LedgerError, OutputRow};
 use crate::record::html::{self, Entry, Head};
 
 /// Why a `pixpipe ledger` command stopped.

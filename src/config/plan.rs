@@ -13,10 +13,9 @@ use super::values::{
     AnswerFormat, Auth, DecodeMode, Expiration, Filter, Glob, OutputFormat, Secret, SourceMode,
     UploadEndpoint,
 };
-use super::values::{ImportLayout, LivePhotos, RawPolicy};
+use super::values::{ImportLayout, LedgerPlace, LivePhotos, RawPolicy};
 use super::{ConfigError, LoadedPipeline, RuleError};
 use crate::i18n::Lang;
-pub use crate::ledger::LedgerPlace;
 
 /// How chatty the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -37,7 +37,7 @@ use std::sync::Arc;
 pub use claims::Claims;
 pub use error::{LedgerError, LedgerErrorKind};
 pub use none::NoLedger;
-pub use place::{LedgerPlace, Sharing, open, open_history};
+pub use place::{Sharing, open, open_history};
 pub use postgres::PgLedger;
 pub use rows::*;
 pub use sqlite::SqliteLedger;

@@ -2,6 +2,7 @@
 //! kept like a secret and shown without one.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
@@ -101,6 +102,42 @@ impl serde::Serialize for DbUrl {
     }
 }
 
+/// Where the ledger lives: one SQLite file, or a PostgreSQL database that several
+/// workers share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerPlace {
+    File(PathBuf),
+    Postgres(DbUrl),
+}
+
+impl LedgerPlace {
+    /// A ledger named on the command line: a `postgres://` URL, or else a file.
+    pub fn from_arg(arg: &str) -> Result<LedgerPlace, DbUrlError> {
+        if arg.starts_with("postgres://") || arg.starts_with("postgresql://") {
+            return DbUrl::parse(arg).map(LedgerPlace::Postgres);
+        }
+        Ok(LedgerPlace::File(PathBuf::from(arg)))
+    }
+
+    /// Whether the ledger is there already (a database is asked when it is opened).
+    pub fn exists(&self) -> bool {
+        match self {
+            LedgerPlace::File(p) => p.exists(),
+            LedgerPlace::Postgres(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Display for LedgerPlace {
+    /// For people: the file, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerPlace::File(p) => write!(f, "{}", p.display()),
+            LedgerPlace::Postgres(u) => write!(f, "{u}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +158,18 @@ mod tests {
         ));
         let e = DbUrl::parse("postgres://ann:pw@h:notaport/db").unwrap_err();
         assert!(!e.to_string().contains(":pw@"), "{e}");
+    }
+
+    #[test]
+    fn a_url_names_a_database_and_anything_else_a_file() {
+        assert!(matches!(
+            LedgerPlace::from_arg("postgresql://ann@h/db"),
+            Ok(LedgerPlace::Postgres(_))
+        ));
+        assert_eq!(
+            LedgerPlace::from_arg("postgres.sqlite").unwrap(),
+            LedgerPlace::File("postgres.sqlite".into())
+        );
+        assert!(LedgerPlace::from_arg("postgres://").is_err());
     }
 }
