@@ -13,7 +13,9 @@
 //! The importer moves each photo out as it takes it and deletes the folders it has
 //! walked: an output gone from the tree has been delivered, not lost. While a run
 //! writes, a `.lock` file at the root pauses the importer's job, so it never takes a
-//! photo before its JSON; the run removes it when it ends.
+//! photo before its JSON; the run removes it when it ends. A killed run leaves it, so
+//! the importer waits until a run has finished the tree: nothing the killed run wrote
+//! but did not record is imported before the next run finds it already there.
 
 mod layout;
 
@@ -194,5 +196,41 @@ impl Target for ImportTarget {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(root: &Path) -> ImportPlan {
+        ImportPlan {
+            root: root.to_path_buf(),
+            layout: ImportLayout::Albums,
+            user: None,
+            album: None,
+            category_id: None,
+            nsfw: false,
+        }
+    }
+
+    #[test]
+    fn the_importer_is_paused_until_a_run_has_finished_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        let lock = root.join(LOCK);
+        let killed = ImportTarget::open(&plan(&root), true).unwrap();
+        assert!(lock.exists(), "paused while a run writes");
+        drop(killed); // a run that never finished
+        assert!(lock.exists(), "a killed run leaves the importer paused");
+        let next = ImportTarget::open(&plan(&root), true).unwrap();
+        next.finish().unwrap();
+        assert!(!lock.exists(), "a finished run lets the importer go on");
+        let dry = ImportTarget::open(&plan(&dir.path().join("dry")), false).unwrap();
+        dry.finish().unwrap();
+        assert!(
+            !dir.path().join("dry").exists(),
+            "a dry run leaves nothing on disk"
+        );
     }
 }
