@@ -68,6 +68,8 @@ struct Flight {
     output_md5: Option<String>,
     source_path: String,
     title: String,
+    /// The name a target that names its outputs gives the file (a dry run says it).
+    name: Option<String>,
     file_row: Option<FileRow>,
     was_pending: bool,
 }
@@ -198,7 +200,7 @@ impl Driver<'_> {
             self.rec.outcome(&o)?;
             return Ok(None);
         }
-        let mut outcome = Outcome::new(path, self.delivered_state());
+        let mut outcome = Outcome::new(path, delivered(self.target.remote()).0);
         outcome.source_md5 = Some(md5.clone());
         Ok(Some(Flight {
             outcome,
@@ -206,17 +208,10 @@ impl Driver<'_> {
             output_md5: None,
             source_path: url.to_string(),
             title: String::new(),
+            name: None,
             file_row: None,
             was_pending,
         }))
-    }
-
-    fn delivered_state(&self) -> State {
-        if self.target.remote() {
-            State::Uploaded
-        } else {
-            State::Written
-        }
     }
 
     /// Decides whether to deliver, and commits the `pending` row first for a remote
@@ -231,16 +226,14 @@ impl Driver<'_> {
             return Ok(None);
         }
         if self.dry_run {
-            let why = match &flight.outcome.output {
+            let why = match &flight.name {
                 Some(name) => msg("msg-reason-dry-run-write", &[("name", name.clone())]),
                 None => msg("msg-reason-dry-run-send", &[]),
             };
-            flight.outcome.output = None;
             self.say(&mut flight.outcome, why);
             self.end(flight)?;
             return Ok(None);
         }
-        flight.outcome.output = None;
         if !self.target.remote() {
             return Ok(Some(flight));
         }
@@ -305,9 +298,9 @@ impl Driver<'_> {
         };
         let keep_pending = match sent.delivery {
             Delivery::Delivered(place) => {
-                o.state = self.delivered_state();
+                o.state = delivered(remote).0;
                 check_md5(&mut o, &place, flight.output_md5.as_deref());
-                let row = placed_row(row(delivered_row_state(remote)), &place);
+                let row = placed_row(row(delivered(remote).1), &place);
                 show_place(&mut o, place);
                 self.record(&mut o, flight.file_row, row)?;
                 true
@@ -318,7 +311,7 @@ impl Driver<'_> {
                 self.say(&mut o, why);
                 let row = match place {
                     Some(place) => {
-                        let row = placed_row(row(delivered_row_state(remote)), &place);
+                        let row = placed_row(row(delivered(remote).1), &place);
                         show_place(&mut o, place);
                         row
                     }
@@ -382,30 +375,25 @@ fn msg(id: &'static str, args: &[(&'static str, String)]) -> Localized {
     Localized::new(id, args)
 }
 
-fn delivered_row_state(remote: bool) -> OutputState {
+/// How a delivered file is called: in the report and in the ledger. Outputs that
+/// leave the machine are uploaded, the others written.
+fn delivered(remote: bool) -> (State, OutputState) {
     if remote {
-        OutputState::Uploaded
+        (State::Uploaded, OutputState::Uploaded)
     } else {
-        OutputState::Written
+        (State::Written, OutputState::Written)
     }
 }
 
-/// The flight of a prepared file. A target that names its outputs has the name in
-/// `output` until the delivery starts (a dry run says it).
+/// The flight of a prepared file.
 fn file_flight(r: &Ready, remote: bool) -> Flight {
-    let state = if remote {
-        State::Uploaded
-    } else {
-        State::Written
-    };
-    let mut outcome = r.outcome(state);
-    outcome.output = r.name.clone();
     Flight {
-        outcome,
+        outcome: r.outcome(delivered(remote).0),
         source_md5: r.source.source_md5.clone(),
         output_md5: Some(r.output.md5.clone()),
         source_path: r.source.path.display().to_string(),
         title: r.title.clone(),
+        name: r.name.clone(),
         file_row: Some(r.source.clone()),
         was_pending: r.was_pending,
     }

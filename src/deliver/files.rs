@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::{Delivery, Placement};
+use crate::i18n::Localized;
 use crate::media::md5_hex;
 
 /// Places files under one folder, remembering the names it gave in this run.
@@ -25,6 +27,34 @@ pub enum Placed {
     Written(PathBuf),
     /// The same bytes were already there under this name.
     AlreadyThere(PathBuf),
+}
+
+impl Placed {
+    pub fn path(&self) -> &Path {
+        match self {
+            Placed::Written(p) | Placed::AlreadyThere(p) => p,
+        }
+    }
+
+    /// What placing a file under `root` came to, as a delivery. A full disk or a
+    /// read-only folder fails this file, loudly; the next may still fit.
+    pub fn delivery(placed: std::io::Result<Placed>, root: &Path) -> Delivery {
+        match placed {
+            Ok(Placed::Written(p)) => Delivery::Delivered(Placement::at(shown(&p))),
+            Ok(Placed::AlreadyThere(p)) => {
+                let why = Localized::new("msg-reason-identical-at", &[("where", shown(&p))]);
+                Delivery::AlreadyThere(Some(Placement::at(shown(&p))), why)
+            }
+            Err(e) => {
+                let args = [("root", shown(root)), ("cause", e.to_string())];
+                Delivery::Failed(Localized::new("msg-reason-cannot-write", &args))
+            }
+        }
+    }
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
 }
 
 impl Placer {

@@ -114,6 +114,18 @@ pub trait History {
     fn import(&mut self, runs: &[RunRow], outputs: &[OutputRow]) -> Result<(), LedgerError>;
 }
 
+/// The key of an output row: what an upsert matches on and never changes.
+const OUTPUT_KEY: [&str; 2] = ["target", "source_md5"];
+
+/// The columns `names` of table (or alias) `of`, each under its own name, so that
+/// rows are read by name whatever the query joins.
+fn aliased<'a>(of: &str, names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|name| format!("{of}.{name} AS {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The current time as ISO 8601 UTC, for ledger rows.
 pub fn now_iso() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()

@@ -110,18 +110,11 @@ impl AlbumRef {
 
 impl<'de> Deserialize<'de> for AlbumRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            other => {
-                return Err(serde::de::Error::custom(format!(
-                    "an album is its id or its URL, not {other}"
-                )));
-            }
-        };
-        let raw = super::interpolate_env(&raw, |name| std::env::var(name).ok())
-            .map_err(serde::de::Error::custom)?;
-        AlbumRef::parse(&raw).map_err(serde::de::Error::custom)
+        let s = super::Scalar::deserialize(d)?;
+        let text = s.text().ok_or_else(|| {
+            serde::de::Error::custom(format!("an album is its id or its URL, not {}", s.shown()))
+        })?;
+        AlbumRef::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

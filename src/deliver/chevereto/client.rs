@@ -13,8 +13,8 @@ use crate::deliver::pacer::Try;
 use crate::i18n::Localized;
 
 /// What to send for one file.
-pub struct UploadRequest {
-    pub source: Source,
+pub struct UploadRequest<'a> {
+    pub source: Source<'a>,
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
@@ -22,9 +22,10 @@ pub struct UploadRequest {
 }
 
 /// The `source` of an upload.
-pub enum Source {
+pub enum Source<'a> {
+    /// The output's bytes, borrowed: each try copies them into its own body.
     File {
-        bytes: Vec<u8>,
+        bytes: &'a [u8],
         name: String,
         mime: String,
     },
@@ -63,7 +64,7 @@ impl Uploader {
     }
 
     /// Sends one request and says what it came to.
-    pub async fn try_once(&self, req: &UploadRequest) -> Try<Answer> {
+    pub async fn try_once(&self, req: &UploadRequest<'_>) -> Try<Answer> {
         match self.attempt(req).await {
             Ok(Answer::Transient(why)) => Try::Again {
                 why,
@@ -83,7 +84,7 @@ impl Uploader {
         }
     }
 
-    async fn attempt(&self, req: &UploadRequest) -> Result<Answer, reqwest::Error> {
+    async fn attempt(&self, req: &UploadRequest<'_>) -> Result<Answer, reqwest::Error> {
         let form = self.form(req)?;
         let mut request = self
             .client
@@ -124,7 +125,7 @@ impl Uploader {
         format!("{}{location}", self.target.endpoint.origin())
     }
 
-    fn form(&self, req: &UploadRequest) -> Result<reqwest::multipart::Form, reqwest::Error> {
+    fn form(&self, req: &UploadRequest<'_>) -> Result<reqwest::multipart::Form, reqwest::Error> {
         use reqwest::multipart::{Form, Part};
         let t = &self.target;
         let mut form = Form::new();
@@ -140,7 +141,7 @@ impl Uploader {
             ),
             (Source::File { bytes, name, mime }, SourceMode::File) => form.part(
                 "source",
-                Part::bytes(bytes.clone())
+                Part::bytes(bytes.to_vec())
                     .file_name(name.clone())
                     .mime_str(mime)?,
             ),

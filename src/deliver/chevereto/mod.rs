@@ -63,7 +63,7 @@ impl CheveretoTarget {
 
     /// The request for a parcel, and what the person should know about how the host
     /// will take it (tags it drops, a title it cuts).
-    fn request_for(&self, parcel: &Parcel) -> (UploadRequest, Vec<Localized>) {
+    fn request_for<'a>(&self, parcel: &'a Parcel) -> (UploadRequest<'a>, Vec<Localized>) {
         let r: &Ready = match parcel {
             Parcel::Url(u) => {
                 let request = UploadRequest {
@@ -88,8 +88,7 @@ impl CheveretoTarget {
         }
         let request = UploadRequest {
             source: Source::File {
-                // One copy per request body: the bytes stay with the parcel for retries.
-                bytes: r.output.bytes.clone(),
+                bytes: &r.output.bytes,
                 name: names::readable(&r.upload_name, r.date_taken.as_deref(), &r.output.md5),
                 mime: r.mime.to_string(),
             },

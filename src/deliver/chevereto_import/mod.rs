@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::chevereto::names;
 use super::files::{Placed, Placer, replace_atomically};
-use super::{DeliverError, Delivery, Parcel, Pending, Placement, Ready, Sent, Target};
+use super::{DeliverError, Delivery, Parcel, Pending, Ready, Sent, Target};
 use crate::config::{ImportLayout, ImportPlan};
 use crate::context::RunContext;
 use crate::i18n::Localized;
@@ -90,25 +90,16 @@ impl ImportTarget {
         let folders = layout::folders(&self.plan, r.rel_dir.as_deref());
         let file = names::readable(&r.upload_name, r.date_taken.as_deref(), &r.output.md5);
         let rel = layout::file_path(&folders, &file);
+        let json = layout::image_json(&self.plan, r);
         let placed = self
             .describe(tree, &folders)
-            .and_then(|()| self.write_json(&rel, r))
-            .and_then(|json| {
+            .and_then(|()| self.write_json(&rel, &json))
+            .and_then(|json_path| {
                 let placed = tree.placer.place(&rel, &r.output.bytes, &r.output.md5)?;
-                self.json_follows(&json, &placed, r)?;
+                json_follows(&json_path, &placed, &json)?;
                 Ok(placed)
             });
-        let mut sent: Sent = match placed {
-            Ok(Placed::Written(p)) => Delivery::Delivered(Placement::at(shown(&p))).into(),
-            Ok(Placed::AlreadyThere(p)) => {
-                let why = Localized::new("msg-reason-identical-at", &[("where", shown(&p))]);
-                Delivery::AlreadyThere(Some(Placement::at(shown(&p))), why).into()
-            }
-            Err(e) => {
-                let args = [("root", shown(&self.root)), ("cause", e.to_string())];
-                Delivery::Failed(Localized::new("msg-reason-cannot-write", &args)).into()
-            }
-        };
+        let mut sent: Sent = Placed::delivery(placed, &self.root).into();
         sent.warnings.extend(names::title_cut(&r.title));
         if !r.tags.is_empty() && self.plan.layout != ImportLayout::Users {
             sent.warnings
@@ -136,30 +127,25 @@ impl ImportTarget {
     }
 
     /// Writes the JSON of the photo planned at `rel`; gives its path.
-    fn write_json(&self, rel: &str, r: &Ready) -> std::io::Result<PathBuf> {
+    fn write_json(&self, rel: &str, json: &[u8]) -> std::io::Result<PathBuf> {
         let path = self.root.join(format!("{rel}.json"));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        replace_atomically(&path, &layout::image_json(&self.plan, r))?;
+        replace_atomically(&path, json)?;
         Ok(path)
-    }
-
-    /// The photo got another name than planned (a different file held it): its JSON
-    /// moves with it.
-    fn json_follows(&self, json: &Path, placed: &Placed, r: &Ready) -> std::io::Result<()> {
-        let (Placed::Written(p) | Placed::AlreadyThere(p)) = placed;
-        let wanted = PathBuf::from(format!("{}.json", p.display()));
-        if wanted != json {
-            replace_atomically(&wanted, &layout::image_json(&self.plan, r))?;
-            std::fs::remove_file(json)?;
-        }
-        Ok(())
     }
 }
 
-fn shown(p: &Path) -> String {
-    p.display().to_string()
+/// The photo got another name than planned (a different file held it): its JSON
+/// moves with it.
+fn json_follows(written: &Path, placed: &Placed, json: &[u8]) -> std::io::Result<()> {
+    let wanted = PathBuf::from(format!("{}.json", placed.path().display()));
+    if wanted != written {
+        replace_atomically(&wanted, json)?;
+        std::fs::remove_file(written)?;
+    }
+    Ok(())
 }
 
 impl Target for ImportTarget {
@@ -168,7 +154,7 @@ impl Target for ImportTarget {
     }
 
     fn describe(&self) -> String {
-        shown(&self.root)
+        self.root.display().to_string()
     }
 
     /// The importer takes photos out of the tree: one gone has been delivered.

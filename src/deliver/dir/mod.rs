@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::files::Placed;
-use super::{DeliverError, Delivery, Parcel, Pending, Placement, Ready, Target};
+use super::{DeliverError, Delivery, Parcel, Pending, Ready, Target};
 use crate::config::DirPlan;
 use crate::config::template::Template;
 use crate::context::RunContext;
@@ -68,34 +68,23 @@ impl DirTarget {
     /// Writes one file and its manifest line.
     fn place(&self, ready: &Ready) -> Delivery {
         let name = ready.name.clone().unwrap_or_default();
-        let root = ("root", self.root.display().to_string());
         let mut guard = self.writer();
         let Some(writer) = guard.as_mut() else {
             return Delivery::NotSent(Localized::new("msg-reason-dry-run-send", &[]));
         };
-        let placed = match writer.place(&name, &ready.output.bytes, &ready.output.md5) {
-            Ok(p) => p,
-            Err(e) => {
-                // A full disk or a read-only folder fails this file, loudly; the next may still fit.
-                let args = [root, ("cause", e.to_string())];
-                return Delivery::Failed(Localized::new("msg-reason-cannot-write", &args));
-            }
-        };
-        let path = match &placed {
-            Placed::Written(p) | Placed::AlreadyThere(p) => p.display().to_string(),
-        };
-        let source = ready.source.path.display().to_string();
-        if let Err(e) = writer.record(&manifest_entry(ready, &source, &path)) {
-            let args = [root, ("cause", e.to_string())];
-            return Delivery::Fatal(Localized::new("msg-reason-manifest", &args));
-        }
-        match placed {
-            Placed::Written(_) => Delivery::Delivered(Placement::at(path)),
-            Placed::AlreadyThere(_) => {
-                let why = Localized::new("msg-reason-identical-at", &[("where", path.clone())]);
-                Delivery::AlreadyThere(Some(Placement::at(path)), why)
+        let placed = writer.place(&name, &ready.output.bytes, &ready.output.md5);
+        if let Ok(p) = &placed {
+            let source = ready.source.path.display().to_string();
+            let output = p.path().display().to_string();
+            if let Err(e) = writer.record(&manifest_entry(ready, &source, &output)) {
+                let args = [
+                    ("root", self.root.display().to_string()),
+                    ("cause", e.to_string()),
+                ];
+                return Delivery::Fatal(Localized::new("msg-reason-manifest", &args));
             }
         }
+        Placed::delivery(placed, &self.root)
     }
 }
 

@@ -6,7 +6,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::conn::Db;
-use crate::ledger::{LedgerErrorKind, OutputRow, OutputState};
+use crate::ledger::{LedgerErrorKind, OUTPUT_KEY, OutputRow, OutputState};
 
 type Param = Box<dyn ToSql + Sync>;
 
@@ -30,16 +30,9 @@ const OUTPUT: [Column; 13] = [
     ("at", |o| Box::new(o.at.clone())),
 ];
 
-/// The key of an output row: what an upsert matches on and never changes.
-const KEY: [&str; 2] = ["target", "source_md5"];
-
 /// The output columns of table alias `of`, each under its own name.
 pub fn select(of: &str) -> String {
-    OUTPUT
-        .iter()
-        .map(|(name, _)| format!("{of}.{name} AS {name}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::ledger::aliased(of, OUTPUT.iter().map(|(name, _)| *name))
 }
 
 /// The placeholder of column `name` in [`upsert`].
@@ -57,7 +50,7 @@ fn upsert() -> String {
     let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     let updates: Vec<String> = names
         .iter()
-        .filter(|name| !KEY.contains(name))
+        .filter(|name| !OUTPUT_KEY.contains(name))
         .map(|name| format!("{name} = EXCLUDED.{name}"))
         .collect();
     let (target, md5, state) = (param("target"), param("source_md5"), param("state"));

@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Row, ToSql};
 
-use crate::ledger::{LedgerErrorKind, OutputRow, OutputState, RunId};
+use crate::ledger::{LedgerErrorKind, OUTPUT_KEY, OutputRow, OutputState, RunId};
 
 /// A column's name and how an output row fills it.
 type Column = (&'static str, fn(&OutputRow) -> Value);
@@ -35,16 +35,9 @@ const OUTPUT: [Column; 13] = [
     ("at", |o| Value::Text(o.at.clone())),
 ];
 
-/// The key of an output row: what an upsert matches on and never changes.
-const KEY: [&str; 2] = ["target", "source_md5"];
-
 /// The output columns of table (or alias) `of`, each under its own name.
 pub fn select(of: &str) -> String {
-    OUTPUT
-        .iter()
-        .map(|(name, _)| format!("{of}.{name} AS {name}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::ledger::aliased(of, OUTPUT.iter().map(|(name, _)| *name))
 }
 
 /// Writes an output row, parameters named after the columns, plus `:run_id`. A
@@ -54,7 +47,7 @@ pub fn upsert() -> String {
     let values: Vec<String> = names.iter().map(|n| format!(":{n}")).collect();
     let updates: Vec<String> = names
         .iter()
-        .filter(|n| !KEY.contains(n))
+        .filter(|n| !OUTPUT_KEY.contains(n))
         .map(|n| format!("{n} = excluded.{n}"))
         .collect();
     format!(
