@@ -134,6 +134,12 @@ impl Driver<'_> {
         let Some(flight) = self.start(flight)? else {
             return Ok(());
         };
+        if !self.target.remote() {
+            // A local target writes at once: delivered here, without a task and the
+            // wake-ups between threads that a task costs per file.
+            let sent = self.target.deliver(&parcel, self.ctx).await;
+            return self.settle((flight, sent, permit));
+        }
         let (target, ctx) = (Arc::clone(&self.target), self.ctx.clone());
         self.inflight.spawn(async move {
             let sent = target.deliver(&parcel, &ctx).await;
