@@ -41,9 +41,13 @@ fn param(name: &str) -> String {
     format!("${}", i.expect("a column of OUTPUT") + 1)
 }
 
-/// Writes one output row unless another live worker owns its content now, and the
-/// quick-check rows given, in one statement. Its parameters: the columns of
-/// [`OUTPUT`], then the run, the worker, and the five arrays of [`FileKeys`].
+/// Writes one output row unless another live worker owns its content now or has
+/// written its row, and the quick-check rows given, in one statement. A row that
+/// follows this worker's own `pending` row must find that row still its own: a worker
+/// whose answer comes back after another took the file over never records over the
+/// new owner, whether that one still runs or has gone. Its parameters: the columns of
+/// [`OUTPUT`], then the run, the worker, the five arrays of [`FileKeys`], and whether
+/// this worker wrote the `pending` row.
 fn upsert() -> String {
     let n = OUTPUT.len();
     let names: Vec<&str> = OUTPUT.iter().map(|(name, _)| *name).collect();
@@ -56,19 +60,27 @@ fn upsert() -> String {
     let (target, md5, state) = (param("target"), param("source_md5"), param("state"));
     let (run, me) = (format!("${}", n + 1), format!("${}", n + 2));
     let file = |k: usize| format!("${}", n + 2 + k);
+    let after_pending = format!("${}::BOOLEAN", n + 8);
     format!(
         "WITH owner AS (
             SELECT c.worker FROM pixpipe.content_claims c
             JOIN pixpipe.workers w ON w.id = c.worker AND w.lease_until > now()
             WHERE c.target = {target} AND c.source_md5 = {md5} AND c.worker <> {me}
             FOR UPDATE OF c
+         ), taken AS (
+            SELECT 1 FROM pixpipe.outputs o
+            WHERE o.target = {target} AND o.source_md5 = {md5}
+              AND o.worker IS DISTINCT FROM {me} AND o.state <> 'failed'
+              AND ({after_pending} OR EXISTS (SELECT 1 FROM pixpipe.workers w
+                    WHERE w.id = o.worker AND w.lease_until > now()))
          ), put AS (
             INSERT INTO pixpipe.outputs ({names}, run_id, worker)
             SELECT {values}, {run}, {me}
             WHERE NOT EXISTS (SELECT 1 FROM owner)
             ON CONFLICT (target, source_md5) DO UPDATE SET {updates},
                 run_id = EXCLUDED.run_id, worker = EXCLUDED.worker
-            WHERE EXCLUDED.state <> 'failed' OR pixpipe.outputs.state = 'failed'
+            WHERE (EXCLUDED.state <> 'failed' OR pixpipe.outputs.state = 'failed')
+              AND NOT EXISTS (SELECT 1 FROM taken)
             RETURNING 1
          ), released AS (
             DELETE FROM pixpipe.content_claims
@@ -82,7 +94,7 @@ fn upsert() -> String {
                mtime_ns = EXCLUDED.mtime_ns, source_md5 = EXCLUDED.source_md5
             RETURNING 1
          )
-         SELECT NOT EXISTS (SELECT 1 FROM owner) AS written",
+         SELECT NOT EXISTS (SELECT 1 FROM owner) AND NOT EXISTS (SELECT 1 FROM taken) AS written",
         file(1),
         file(2),
         file(3),
@@ -102,6 +114,7 @@ pub fn put_output(
     files: &FileKeys,
     run: i64,
     me: &str,
+    after_pending: bool,
 ) -> Result<bool, postgres::Error> {
     let values: Vec<Param> = OUTPUT.iter().map(|(_, value)| value(o)).collect();
     let mut params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
@@ -113,6 +126,7 @@ pub fn put_output(
         &files.sizes,
         &files.mtimes,
         &files.md5s,
+        &after_pending,
     ]);
     let row = db.query_one(&upsert(), &params)?;
     row.try_get("written")

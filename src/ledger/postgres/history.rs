@@ -175,7 +175,7 @@ impl History for PgLedger {
                 )?;
             }
             for o in &outputs {
-                put_output(db, o, &FileKeys::default(), 0, &me)?;
+                put_output(db, o, &FileKeys::default(), 0, &me, false)?;
             }
             Ok(())
         })

@@ -25,14 +25,17 @@ mod reader;
 mod schema;
 mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    FileRow, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey, OutputRow, RunId,
-    Sharing,
+    FileRow, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey, OutputRow, OutputState,
+    RunId, Sharing,
 };
 use columns::{FileKeys, put_files, put_output};
 use conn::{Conn, Db};
@@ -49,6 +52,9 @@ pub struct PgLedger {
     me: Arc<Me>,
     keys: Arc<Keys>,
     heartbeat: Option<Heartbeat>,
+    /// The `pending` rows this worker wrote and has not finished: their final rows
+    /// must find them still this worker's (see [`columns`]). As many as uploads in flight.
+    pending: HashSet<OutputKey>,
 }
 
 /// The URL without its password, for messages.
@@ -97,6 +103,7 @@ impl PgLedger {
                 roots: sharing.roots,
             }),
             heartbeat: None,
+            pending: HashSet::new(),
         })
     }
 
@@ -232,15 +239,20 @@ impl Ledger for PgLedger {
             }
         }
         let outputs = outputs.to_vec();
+        let after_pending: Vec<bool> = outputs
+            .iter()
+            .map(|o| self.pending.contains(&key_of(o)))
+            .collect();
         let me = self.me.id.clone();
-        self.call(move |db| {
+        let written = outputs.clone();
+        let lost = self.call(move |db| {
             let mut lost = Vec::new();
             // The quick-check rows go with the first output (an upload's answer and its
             // file's row: one statement), or alone.
             let none = FileKeys::default();
             for (i, o) in outputs.iter().enumerate() {
                 let files = if i == 0 { &keys } else { &none };
-                if !put_output(db, o, files, run.0, &me)? {
+                if !put_output(db, o, files, run.0, &me, after_pending[i])? {
                     lost.push(OutputKey {
                         target: o.target.clone(),
                         source_md5: o.source_md5.clone(),
@@ -251,7 +263,15 @@ impl Ledger for PgLedger {
                 put_files(db, &keys)?;
             }
             Ok(lost)
-        })
+        })?;
+        for o in &written {
+            if o.state == OutputState::Pending {
+                self.pending.insert(key_of(o));
+            } else {
+                self.pending.remove(&key_of(o));
+            }
+        }
+        Ok(lost)
     }
 
     fn clear_pending(&mut self, target: &str, source_md5: &str) -> Result<(), LedgerError> {
@@ -260,6 +280,10 @@ impl Ledger for PgLedger {
             source_md5.to_string(),
             self.me.id.clone(),
         );
+        self.pending.remove(&OutputKey {
+            target: t.clone(),
+            source_md5: m.clone(),
+        });
         self.call(move |db| {
             db.execute(
                 "WITH gone AS (
@@ -282,5 +306,12 @@ impl Ledger for PgLedger {
             )
         })
         .map(|_| ())
+    }
+}
+
+fn key_of(o: &OutputRow) -> OutputKey {
+    OutputKey {
+        target: o.target.clone(),
+        source_md5: o.source_md5.clone(),
     }
 }
