@@ -89,6 +89,14 @@ pub struct OutputRow {
 }
 
 impl OutputRow {
+    /// Which row this is.
+    pub fn key(&self) -> OutputKey {
+        OutputKey {
+            target: self.target.clone(),
+            source_md5: self.source_md5.clone(),
+        }
+    }
+
     /// A row in `state` with nothing known yet but its keys, stamped now.
     pub fn new(target: &str, source_md5: &str, state: OutputState) -> OutputRow {
         OutputRow {

@@ -241,10 +241,13 @@ impl Ledger for PgLedger {
         let outputs = outputs.to_vec();
         let after_pending: Vec<bool> = outputs
             .iter()
-            .map(|o| self.pending.contains(&key_of(o)))
+            .map(|o| self.pending.contains(&o.key()))
+            .collect();
+        let now_pending: Vec<(OutputKey, bool)> = outputs
+            .iter()
+            .map(|o| (o.key(), o.state == OutputState::Pending))
             .collect();
         let me = self.me.id.clone();
-        let written = outputs.clone();
         let lost = self.call(move |db| {
             let mut lost = Vec::new();
             // The quick-check rows go with the first output (an upload's answer and its
@@ -253,10 +256,7 @@ impl Ledger for PgLedger {
             for (i, o) in outputs.iter().enumerate() {
                 let files = if i == 0 { &keys } else { &none };
                 if !put_output(db, o, files, run.0, &me, after_pending[i])? {
-                    lost.push(OutputKey {
-                        target: o.target.clone(),
-                        source_md5: o.source_md5.clone(),
-                    });
+                    lost.push(o.key());
                 }
             }
             if outputs.is_empty() {
@@ -264,11 +264,11 @@ impl Ledger for PgLedger {
             }
             Ok(lost)
         })?;
-        for o in &written {
-            if o.state == OutputState::Pending {
-                self.pending.insert(key_of(o));
+        for (key, pending) in now_pending {
+            if pending {
+                self.pending.insert(key);
             } else {
-                self.pending.remove(&key_of(o));
+                self.pending.remove(&key);
             }
         }
         Ok(lost)
@@ -306,12 +306,5 @@ impl Ledger for PgLedger {
             )
         })
         .map(|_| ())
-    }
-}
-
-fn key_of(o: &OutputRow) -> OutputKey {
-    OutputKey {
-        target: o.target.clone(),
-        source_md5: o.source_md5.clone(),
     }
 }
