@@ -91,6 +91,9 @@ pub struct Metadata {
     pub description: Template,
     #[serde(default = "default_tags")]
     pub tags: Vec<Template>,
+    /// Which place gives each field first: sidecar, takeout, embedded, file_name, file_time.
+    #[serde(default)]
+    pub precedence: super::values::PrecedenceFile,
 }
 
 fn default_title() -> Template {
@@ -109,6 +112,7 @@ impl Default for Metadata {
             title: default_title(),
             description: default_description(),
             tags: default_tags(),
+            precedence: Default::default(),
         }
     }
 }

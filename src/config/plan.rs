@@ -122,6 +122,8 @@ pub struct MetadataPlan {
     pub title: Template,
     pub description: Template,
     pub tags: Vec<Template>,
+    /// Which place gives each field first (`metadata.precedence`).
+    pub precedence: crate::media::Precedence,
 }
 
 /// The settings that decide an output's bytes.
@@ -335,6 +337,7 @@ impl RunPlan {
                 title: p.metadata.title.clone(),
                 description: p.metadata.description.clone(),
                 tags: p.metadata.tags.clone(),
+                precedence: p.metadata.precedence.resolve(),
             },
             transform: TransformSettings {
                 width: p.resize.width.map(|w| w.0),

@@ -14,6 +14,7 @@ pub const FIELDS: &[&str] = &[
     "title",
     "description",
     "keywords",
+    "album",
     "stem",
     "stem_title",
     "name",

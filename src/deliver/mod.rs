@@ -46,6 +46,8 @@ pub struct Ready {
     pub description: String,
     pub tags: Vec<String>,
     pub date_taken: Option<String>,
+    /// Where the title, description, keywords and date came from.
+    pub sources: crate::media::Sources,
     /// The rendered output name, for a target that names its outputs.
     pub name: Option<String>,
     /// The name to send to a host: the source's stem with the output's extension.
@@ -71,7 +73,10 @@ impl Ready {
         o.bytes_read = self.source.size;
         o.output_bytes = Some(self.output.bytes.len() as u64);
         o.title = Some(self.title.clone()).filter(|t| !t.is_empty());
+        o.description = Some(self.description.clone()).filter(|d| !d.is_empty());
+        o.tags = self.tags.clone();
         o.date_taken = self.date_taken.clone();
+        o.sources = self.sources;
         o.warnings = self.warnings.clone();
         // Only delivered files show one; already there or not delivered, the page links.
         if matches!(state, State::Written | State::Uploaded) {

@@ -148,6 +148,9 @@ pub struct FileRow {
     pub size: u64,
     pub mtime_ns: i64,
     pub source_md5: String,
+    /// The stamp of the sidecars beside it (empty when none): a changed sidecar
+    /// makes a changed file for the quick check.
+    pub beside: String,
 }
 
 /// A file of one folder as the ledger knows it, with its output at one target if any.
@@ -156,6 +159,7 @@ pub struct KnownFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub source_md5: String,
+    pub beside: String,
     /// The output row at the asked target, when there is one.
     pub output: Option<OutputRow>,
 }
@@ -196,6 +200,7 @@ pub struct Candidate<'a> {
     pub path: &'a Path,
     pub size: u64,
     pub mtime_ns: i64,
+    pub beside: &'a str,
 }
 
 /// What a worker may do with a source md5 it asked for.

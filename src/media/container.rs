@@ -16,8 +16,9 @@ pub struct Blocks<'a> {
     pub xmp: Option<Cow<'a, [u8]>>,
     /// JPEG's ExtendedXMP, reassembled: what did not fit beside the main packet.
     pub xmp_extended: Option<Vec<u8>>,
-    /// IPTC-IIM records (from a Photoshop 8BIM 0x0404 resource).
-    pub iptc: Option<&'a [u8]>,
+    /// IPTC-IIM records (from a Photoshop 8BIM 0x0404 resource, a TIFF tag or a JPEG's
+    /// AFCP trailer). Owned where the container encodes them (PNG's hex raw profiles).
+    pub iptc: Option<Cow<'a, [u8]>>,
     /// The ICC profile, reassembled from its chunks.
     pub icc: Option<Vec<u8>>,
     /// More than one frame: pixpipe passes such files through unchanged.
@@ -47,7 +48,8 @@ pub fn tiff_blocks(bytes: &[u8]) -> Blocks<'_> {
         exif: Some(bytes.into()),
         xmp: tiff_ifd0_value(bytes, 700).map(Cow::Borrowed),
         iptc: tiff_ifd0_value(bytes, 33723)
-            .or_else(|| tiff_ifd0_value(bytes, 34377).and_then(photoshop_iptc)),
+            .or_else(|| tiff_ifd0_value(bytes, 34377).and_then(photoshop_iptc))
+            .map(Cow::Borrowed),
         ..Blocks::default()
     }
 }
@@ -123,7 +125,7 @@ pub fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
                 out.xmp = Some(payload[XMP_PREFIX.len()..].into());
             }
             0xED if out.iptc.is_none() && payload.starts_with(PHOTOSHOP_PREFIX) => {
-                out.iptc = photoshop_iptc(&payload[PHOTOSHOP_PREFIX.len()..]);
+                out.iptc = photoshop_iptc(&payload[PHOTOSHOP_PREFIX.len()..]).map(Cow::Borrowed);
             }
             0xE2 if payload.starts_with(ICC_PREFIX) && payload.len() > ICC_PREFIX.len() + 2 => {
                 let seq = payload[ICC_PREFIX.len()];
@@ -133,6 +135,9 @@ pub fn jpeg_blocks(b: &[u8]) -> Blocks<'_> {
         }
     }
     out.xmp_extended = extended.packet();
+    if out.iptc.is_none() {
+        out.iptc = afcp_iptc(b).map(Cow::Borrowed);
+    }
     if !icc_chunks.is_empty() {
         icc_chunks.sort_by_key(|c| c.0);
         out.icc = Some(
@@ -218,6 +223,106 @@ pub fn jpeg_scan_offset(b: &[u8]) -> Option<usize> {
     }
 }
 
+/// The IPTC-IIM records of an AFCP trailer ("AXS File Concatenation Protocol"), which
+/// some newsroom and archive software appends after a JPEG's EOI instead of writing
+/// APP13; exiftool reads it, so pixpipe must not lose those captions.
+///
+/// Layout (byte order big-endian after `AXS!`, little-endian after `AXS*`):
+/// the file's last 12 bytes are the mark, the header's absolute offset (u32) and a
+/// checksum; the header is the same mark, a version (u16), an entry count (u16) and a
+/// checksum, followed by entries of a tag (`IPTC`, `Nail`, `PrVw`, `TEXT`), a size
+/// (u32) and an absolute offset (u32). Only the trailer's own pointers are followed:
+/// exiftool scans from EOI for a header whose offsets went stale when the file was
+/// edited, but that means reading the whole entropy-coded image, and a stale trailer
+/// is better left unread than misread.
+fn afcp_iptc(file: &[u8]) -> Option<&[u8]> {
+    let afcp = Afcp::locate(file)?;
+    let data = afcp.entry(b"IPTC")?;
+    iim_records(data)
+}
+
+/// A located AFCP trailer: the file before its 12-byte end record, and its directory.
+struct Afcp<'a> {
+    body: &'a [u8],
+    directory: &'a [u8],
+    big_endian: bool,
+}
+
+impl<'a> Afcp<'a> {
+    const RECORD: usize = 12;
+
+    /// Reads the end record, then the header and directory it points at; every
+    /// pointer must land inside the file before the end record.
+    fn locate(file: &'a [u8]) -> Option<Self> {
+        let body = file.get(..file.len().checked_sub(Self::RECORD)?)?;
+        let end = &file[body.len()..];
+        let mark = &end[..4];
+        let big_endian = match mark {
+            b"AXS!" => true,
+            b"AXS*" => false,
+            _ => return None,
+        };
+        let header_at = afcp_u32(end, 4, big_endian)? as usize;
+        let header = body.get(header_at..header_at.checked_add(Self::RECORD)?)?;
+        if &header[..4] != mark {
+            return None;
+        }
+        let count = usize::from(afcp_u16(header, 6, big_endian)?);
+        let dir_at = header_at + Self::RECORD;
+        let directory = body.get(dir_at..dir_at.checked_add(count * Self::RECORD)?)?;
+        Some(Afcp {
+            body,
+            directory,
+            big_endian,
+        })
+    }
+
+    /// The data of the first entry tagged `tag`; an entry pointing outside the file is
+    /// a broken trailer and yields nothing.
+    fn entry(&self, tag: &[u8; 4]) -> Option<&'a [u8]> {
+        let e = self
+            .directory
+            .chunks_exact(Self::RECORD)
+            .find(|e| &e[..4] == tag)?;
+        let size = afcp_u32(e, 4, self.big_endian)? as usize;
+        let at = afcp_u32(e, 8, self.big_endian)? as usize;
+        self.body.get(at..at.checked_add(size)?)
+    }
+}
+
+/// A u16 of an AFCP record, in the byte order its mark chose.
+fn afcp_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+    let p: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u16::from_be_bytes(p)
+    } else {
+        u16::from_le_bytes(p)
+    })
+}
+
+/// A u32 of an AFCP record, in the byte order its mark chose.
+fn afcp_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let p: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(p)
+    } else {
+        u32::from_le_bytes(p)
+    })
+}
+
+/// IPTC-IIM records from a block that software fills either with the records
+/// themselves (tag marker 0x1C first) or with Photoshop image resources holding them
+/// (ImageMagick's "iptc" profile is either, its "8bim" profile the latter), at times
+/// still behind APP13's "Photoshop 3.0" signature. AFCP's IPTC entry goes through here
+/// too: accepting both shapes costs nothing.
+fn iim_records(b: &[u8]) -> Option<&[u8]> {
+    let b = b.strip_prefix(PHOTOSHOP_PREFIX).unwrap_or(b);
+    match b.first()? {
+        0x1C => Some(b),
+        _ => photoshop_iptc(b),
+    }
+}
+
 /// Finds the IPTC resource (id 0x0404) among Photoshop image resources.
 fn photoshop_iptc(mut b: &[u8]) -> Option<&[u8]> {
     while b.len() >= 12 && b.starts_with(b"8BIM") {
@@ -263,8 +368,9 @@ pub fn png_blocks(b: &[u8]) -> Blocks<'_> {
     out
 }
 
-/// A PNG text chunk pixpipe uses: `Title`, `Description`, and the EXIF and XMP that
-/// ImageMagick and exiftool store as "Raw profile type exif|xmp" (hex, in tEXt).
+/// A PNG text chunk pixpipe uses: `Title`, `Description`, and the EXIF, XMP and IPTC
+/// that ImageMagick and exiftool store as "Raw profile type exif|xmp|iptc|8bim" (hex,
+/// in tEXt or zTXt).
 fn png_text<'a>(kind: &[u8], data: &'a [u8], out: &mut Blocks<'a>) {
     let Some(key_end) = data.iter().position(|&c| c == 0) else {
         return;
@@ -297,6 +403,11 @@ fn png_text<'a>(kind: &[u8], data: &'a [u8], out: &mut Blocks<'a>) {
         }
         b"Raw profile type xmp" if out.xmp.is_none() => {
             out.xmp = raw_profile(&text).map(Cow::Owned);
+        }
+        b"Raw profile type iptc" | b"Raw profile type 8bim" if out.iptc.is_none() => {
+            out.iptc = raw_profile(&text)
+                .and_then(|bytes| iim_records(&bytes).map(<[u8]>::to_vec))
+                .map(Cow::Owned);
         }
         _ => {}
     }
@@ -538,7 +649,7 @@ mod tests {
         t.extend(iptc);
         let b = tiff_blocks(&t);
         assert_eq!(b.xmp.as_deref(), Some(&xmp[..]));
-        assert_eq!(b.iptc, Some(&iptc[..]));
+        assert_eq!(b.iptc.as_deref(), Some(&iptc[..]));
         let meta = super::super::metadata::read(&b);
         assert_eq!(
             meta.title.map(|(t, _)| t).as_deref(),
@@ -573,6 +684,222 @@ mod tests {
         f.extend_from_slice(b"Exif\0\0II");
         let b = jpeg_blocks(&f);
         assert!(b.exif.is_none());
+    }
+
+    /// IPTC-IIM records of the application record (2): dataset number and text.
+    fn iim(records: &[(u8, &str)]) -> Vec<u8> {
+        records
+            .iter()
+            .flat_map(|(dataset, text)| {
+                let len = (text.len() as u16).to_be_bytes();
+                [&[0x1C, 2, *dataset, len[0], len[1]], text.as_bytes()].concat()
+            })
+            .collect()
+    }
+
+    fn captioned_iim() -> Vec<u8> {
+        iim(&[
+            (5, "Quays"),
+            (120, "Boats at the quay"),
+            (25, "harbour"),
+            (25, "sea"),
+        ])
+    }
+
+    /// `records` wrapped in one Photoshop image resource (0x0404), behind another one.
+    fn photoshop_resources(records: &[u8]) -> Vec<u8> {
+        let resource = |id: u16, data: &[u8]| {
+            let pad = vec![0; data.len() & 1];
+            let size = (data.len() as u32).to_be_bytes();
+            [b"8BIM", &id.to_be_bytes()[..], &[0, 0], &size, data, &pad].concat()
+        };
+        [resource(0x040C, b"odd"), resource(0x0404, records)].concat()
+    }
+
+    fn assert_captioned(meta: &super::super::metadata::PhotoMeta) {
+        assert_eq!(meta.title.as_ref().map(|(t, _)| t.as_str()), Some("Quays"));
+        assert_eq!(meta.description.as_deref(), Some("Boats at the quay"));
+        assert_eq!(meta.keywords, vec!["harbour", "sea"]);
+    }
+
+    /// An ImageMagick raw profile: name, padded decimal length, hex in lines of 72.
+    fn hex_profile(name: &str, bytes: &[u8]) -> String {
+        let hex: Vec<String> = bytes
+            .chunks(36)
+            .map(|line| line.iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        format!("\n{name}\n{:8}\n{}\n", bytes.len(), hex.join("\n"))
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    fn png_with_text(chunk: Vec<u8>) -> Vec<u8> {
+        [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            chunk,
+            png_chunk(b"IEND", b""),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn png_raw_iptc_profiles_are_read_as_records_or_photoshop_resources() {
+        use crate::media::format::MediaFormat;
+        let records = captioned_iim();
+        let resources = photoshop_resources(&records);
+        for (name, payload, compressed) in [
+            ("iptc", &records, false),
+            ("iptc", &records, true),
+            ("iptc", &resources, false),
+            ("iptc", &resources, true),
+            ("8bim", &resources, true),
+        ] {
+            let key = format!("Raw profile type {name}");
+            let text = hex_profile(name, payload);
+            let chunk = if compressed {
+                let data = [key.as_bytes(), b"\0\0", &zlib(text.as_bytes())].concat();
+                png_chunk(b"zTXt", &data)
+            } else {
+                png_chunk(b"tEXt", &[key.as_bytes(), b"\0", text.as_bytes()].concat())
+            };
+            let meta = crate::media::read_metadata(MediaFormat::Png, &png_with_text(chunk));
+            assert_captioned(&meta);
+        }
+        // Resources without an IPTC one, or not hex at all: no IPTC, no panic.
+        for text in [
+            hex_profile("8bim", &resources[..20]),
+            "\niptc\n 4\nzz\n".into(),
+        ] {
+            let data = [b"Raw profile type 8bim\0", text.as_bytes()].concat();
+            let png = png_with_text(png_chunk(b"tEXt", &data));
+            assert_eq!(png_blocks(&png).iptc, None);
+        }
+    }
+
+    /// An AFCP trailer for a file of `base` bytes: header, directory, data, end record.
+    fn afcp(base: usize, big_endian: bool, entries: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mark: &[u8] = if big_endian { b"AXS!" } else { b"AXS*" };
+        let u16b = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let u32b = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut out = [mark, &u16b(0x0100), &u16b(entries.len() as u16), &[0; 4]].concat();
+        let mut at = base + 12 + 12 * entries.len();
+        for (tag, data) in entries {
+            out.extend([&tag[..], &u32b(data.len() as u32), &u32b(at as u32)].concat());
+            at += data.len();
+        }
+        for (_, data) in entries {
+            out.extend_from_slice(data);
+        }
+        out.extend([mark, &u32b(base as u32), &[0; 4]].concat());
+        out
+    }
+
+    fn small_jpeg() -> Vec<u8> {
+        let pixels = crate::transform::Pixels {
+            width: 16,
+            height: 8,
+            channels: 3,
+            data: vec![90; 16 * 8 * 3],
+        };
+        let extras = crate::transform::codecs::Extras::plain(80);
+        crate::transform::codecs::jpeg::encode(&pixels, &extras, &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn an_afcp_trailer_gives_a_jpeg_its_iptc() {
+        use crate::media::format::MediaFormat;
+        let jpeg = small_jpeg();
+        let records = captioned_iim();
+        let resources = photoshop_resources(&records);
+        for (big_endian, iptc) in [(true, &records), (false, &records), (true, &resources)] {
+            let entries: [(&[u8; 4], &[u8]); 3] = [
+                (b"Nail", b"\0\0\0\0\0\0\0\0\0\0\xFF\xD8\xFF\xD9"),
+                (b"TEXT", b"notes"),
+                (b"IPTC", iptc),
+            ];
+            let file = [jpeg.clone(), afcp(jpeg.len(), big_endian, &entries)].concat();
+            assert_captioned(&crate::media::read_metadata(MediaFormat::Jpeg, &file));
+        }
+        assert_eq!(jpeg_blocks(&jpeg).iptc, None);
+    }
+
+    #[test]
+    fn app13_iptc_wins_over_an_afcp_trailer() {
+        let app13 = [
+            PHOTOSHOP_PREFIX,
+            &photoshop_resources(&iim(&[(5, "APP13")])),
+        ]
+        .concat();
+        let jpeg = [
+            vec![0xFF, 0xD8],
+            segment(0xED, &app13),
+            vec![0xFF, 0xDA, 0, 2, 0xFF, 0xD9],
+        ]
+        .concat();
+        let trailer = afcp(jpeg.len(), true, &[(b"IPTC", &iim(&[(5, "AFCP")]))]);
+        let file = [jpeg, trailer].concat();
+        let iptc = jpeg_blocks(&file).iptc;
+        assert_eq!(iptc.as_deref(), Some(&iim(&[(5, "APP13")])[..]));
+    }
+
+    #[test]
+    fn a_truncated_or_lying_afcp_trailer_gives_nothing() {
+        let jpeg = small_jpeg();
+        let base = jpeg.len();
+        let good = [jpeg, afcp(base, true, &[(b"IPTC", &captioned_iim())])].concat();
+        assert!(jpeg_blocks(&good).iptc.is_some());
+        // Any cut loses the end record: nothing, never a misread or a panic.
+        for cut in 0..good.len() {
+            assert_eq!(jpeg_blocks(&good[..cut]).iptc, None, "cut at {cut}");
+        }
+        let end = good.len() - 12;
+        let lie = |at: usize, bytes: &[u8]| {
+            let mut f = good.clone();
+            f[at..at + bytes.len()].copy_from_slice(bytes);
+            jpeg_blocks(&f).iptc.map(Cow::into_owned)
+        };
+        let cases: [(&str, usize, &[u8]); 8] = [
+            ("header past the end", end + 4, &u32::MAX.to_be_bytes()),
+            (
+                "header on the end record",
+                end + 4,
+                &(end as u32).to_be_bytes(),
+            ),
+            (
+                "header one byte off",
+                end + 4,
+                &(base as u32 + 1).to_be_bytes(),
+            ),
+            ("marks disagree", base, b"AXS*"),
+            ("more entries than bytes", base + 6, &u16::MAX.to_be_bytes()),
+            ("size past the end", base + 16, &u32::MAX.to_be_bytes()),
+            ("offset past the end", base + 20, &u32::MAX.to_be_bytes()),
+            (
+                "data into the end record",
+                base + 20,
+                &(end as u32 - 4).to_be_bytes(),
+            ),
+        ];
+        for (why, at, bytes) in cases {
+            assert_eq!(lie(at, bytes), None, "{why}");
+        }
     }
 
     #[test]

@@ -14,6 +14,14 @@ use super::xmp;
 pub enum Source {
     XmpTitle,
     IptcObjectName,
+    IptcCaption,
+    IptcKeywords,
+    ExifXpComment,
+    ExifXpKeywords,
+    /// An XMP sidecar beside the photo.
+    XmpSidecar,
+    /// The Google Takeout JSON beside the photo.
+    Takeout,
     ExifXpTitle,
     ExifImageDescription,
     FileName,
@@ -25,6 +33,35 @@ pub enum Source {
     /// A video's QuickTime/MP4 creation time.
     Quicktime,
     FileMtime,
+}
+
+impl Source {
+    /// The kind of place the value came from, as `metadata.precedence` names them.
+    pub fn origin(self) -> Origin {
+        match self {
+            Source::XmpSidecar => Origin::Sidecar,
+            Source::Takeout => Origin::Takeout,
+            Source::FileName => Origin::FileName,
+            Source::FileMtime => Origin::FileTime,
+            _ => Origin::Embedded,
+        }
+    }
+}
+
+/// Where a value may come from: the places `metadata.precedence` orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// An XMP sidecar (`photo.xmp`, `photo.jpg.xmp`).
+    Sidecar,
+    /// Google Takeout's JSON.
+    Takeout,
+    /// The photo's own EXIF, XMP, IPTC or text chunks.
+    Embedded,
+    /// The file's name (a title from its stem, a date it spells).
+    FileName,
+    /// When the file was last changed.
+    FileTime,
 }
 
 /// A date and time as the camera wrote it, with its UTC offset when known.
@@ -46,18 +83,55 @@ impl DateTaken {
     }
 }
 
+/// Where each field of a photo came from, as the report and the page show it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Sources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<Source>,
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        *self == Sources::default()
+    }
+}
+
+impl PhotoMeta {
+    /// Where its title, description, keywords and date came from.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            title: self.title.as_ref().map(|(_, s)| *s),
+            description: self.description_source,
+            keywords: self.keywords_source.filter(|_| !self.keywords.is_empty()),
+            date: self.date_taken.map(|d| d.source),
+        }
+    }
+}
+
 /// What pixpipe reads from a photo's metadata.
 #[derive(Debug, Clone, Default)]
 pub struct PhotoMeta {
     pub title: Option<(String, Source)>,
     pub description: Option<String>,
+    pub description_source: Option<Source>,
     pub keywords: Vec<String>,
+    pub keywords_source: Option<Source>,
     pub date_taken: Option<DateTaken>,
     /// EXIF orientation 1..=8 (1 when absent or out of range).
     pub orientation: u8,
     pub make: Option<String>,
     pub model: Option<String>,
     pub has_gps: bool,
+    /// Where the photo was taken, from Takeout's JSON, when the photo has no GPS of its own.
+    pub place: Option<super::beside::Place>,
+    /// The title of the Takeout album the photo is in.
+    pub album: Option<String>,
     /// Problems met while reading metadata; the photo is still usable.
     pub warnings: Vec<String>,
 }
@@ -76,7 +150,7 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
     if let Some(more) = blocks.xmp_extended.as_deref().map(xmp::parse) {
         xmp.fill_from(more);
     }
-    let iptc = blocks.iptc.map(parse_iptc).unwrap_or_default();
+    let iptc = blocks.iptc.as_deref().map(parse_iptc).unwrap_or_default();
 
     let e = |tag: Tag, ifd: In| exif.as_ref().and_then(|x| x.get_field(tag, ifd));
     let exif_text = |tag: Tag| e(tag, In::PRIMARY).and_then(|f| ascii_text(&f.value));
@@ -91,23 +165,43 @@ pub fn read(blocks: &Blocks<'_>) -> PhotoMeta {
             meaningful(exif_text(Tag::ImageDescription)).map(|t| (t, Source::ExifImageDescription))
         })
         .or_else(|| meaningful(blocks.text_title.clone()).map(|t| (t, Source::PngText)));
-    meta.description = [
-        xmp.description.clone(),
-        iptc.caption.clone(),
-        exif_text(Tag::ImageDescription),
-        xp_text(0x9C9C),
-        blocks.text_description.clone(),
+    let description = [
+        (xmp.description.clone(), Source::Xmp),
+        (iptc.caption.clone(), Source::IptcCaption),
+        (
+            exif_text(Tag::ImageDescription),
+            Source::ExifImageDescription,
+        ),
+        (xp_text(0x9C9C), Source::ExifXpComment),
+        (blocks.text_description.clone(), Source::PngText),
     ]
     .into_iter()
-    .find_map(meaningful)
-    .filter(|d| meta.title.as_ref().is_none_or(|(t, _)| t != d));
+    .find_map(|(d, source)| meaningful(d).map(|d| (d, source)))
+    .filter(|(d, _)| meta.title.as_ref().is_none_or(|(t, _)| t != d));
+    (meta.description, meta.description_source) = description.unzip();
 
-    let mut keywords = xmp.subjects.clone();
-    keywords.extend(iptc.keywords.iter().cloned());
-    if let Some(k) = xp_text(0x9C9E) {
-        keywords.extend(k.split(';').map(|s| s.trim().to_string()));
-    }
-    meta.keywords = dedupe_nonempty(keywords);
+    let xp_keywords = xp_text(0x9C9E)
+        .map(|k| {
+            k.split(';')
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let keyword_sources = [
+        (&xmp.subjects, Source::Xmp),
+        (&iptc.keywords, Source::IptcKeywords),
+        (&xp_keywords, Source::ExifXpKeywords),
+    ];
+    meta.keywords_source = keyword_sources
+        .iter()
+        .find(|(k, _)| k.iter().any(|k| meaningful(Some(k.clone())).is_some()))
+        .map(|(_, s)| *s);
+    meta.keywords = dedupe_nonempty(
+        keyword_sources
+            .iter()
+            .flat_map(|(k, _)| k.iter().cloned())
+            .collect(),
+    );
 
     // A date tag is looked for where the standard puts it, then in IFD0, where some
     // software writes it; one that is there but no date is said, not used.
@@ -229,7 +323,7 @@ fn is_boilerplate(t: &str) -> bool {
     BOILERPLATE.iter().any(|b| upper == *b)
 }
 
-fn dedupe_nonempty(items: Vec<String>) -> Vec<String> {
+pub fn dedupe_nonempty(items: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     items
         .into_iter()
@@ -343,7 +437,7 @@ fn video_date(v: &VideoCreated) -> Option<DateTaken> {
     }
 }
 
-fn parse_xmp_date(s: &str) -> Option<DateTaken> {
+pub fn parse_xmp_date(s: &str) -> Option<DateTaken> {
     let s = s.trim();
     let (date_part, time_part) = s.split_once('T').unwrap_or((s, ""));
     let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;

@@ -29,6 +29,17 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// Takes in what lies beside the photo (sidecars, Takeout), its name and its file
+    /// time, in the order of trust `p` gives each field.
+    pub fn settle(
+        &mut self,
+        sidecars: &super::beside::Sidecars,
+        p: &super::precedence::Precedence,
+    ) {
+        let beside = sidecars.read(&self.path);
+        super::precedence::merge(&mut self.meta, &beside, &self.path, p);
+    }
+
     /// Dimensions as displayed, after the EXIF orientation.
     pub fn display_size(&self) -> Option<(u32, u32)> {
         let (w, h) = (self.width?, self.height?);
@@ -57,7 +68,7 @@ pub struct SourceBlocks<'a> {
     pub exif: Option<Cow<'a, [u8]>>,
     pub xmp: Option<Cow<'a, [u8]>>,
     /// IPTC-IIM records.
-    pub iptc: Option<&'a [u8]>,
+    pub iptc: Option<Cow<'a, [u8]>>,
 }
 
 /// Why a file was not probed.
@@ -123,7 +134,8 @@ fn in_mib(limit: &u64) -> String {
     }
 }
 
-/// Reads and probes one file of at most `limit` bytes.
+/// Reads and probes one file of at most `limit` bytes: what the file says of itself.
+/// What lies beside it, and its name and time, come in with [`Probe::settle`].
 pub fn probe_file(path: &Path, limit: u64) -> Result<Probe, ProbeError> {
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
@@ -139,23 +151,7 @@ pub fn probe_file(path: &Path, limit: u64) -> Result<Probe, ProbeError> {
             limit,
         });
     }
-    let mut probe = probe_bytes(path.to_path_buf(), bytes)?;
-    if probe.meta.date_taken.is_none() {
-        // The last fallback for the date taken: when the file was last changed, in local time.
-        let local: chrono::DateTime<chrono::Local> = file_modified(path).into();
-        probe.meta.date_taken = Some(metadata::DateTaken {
-            local: local.naive_local(),
-            offset: Some(*local.offset()),
-            source: metadata::Source::FileMtime,
-        });
-    }
-    Ok(probe)
-}
-
-fn file_modified(path: &Path) -> std::time::SystemTime {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or(std::time::UNIX_EPOCH)
+    probe_bytes(path.to_path_buf(), bytes)
 }
 
 /// Probes bytes already in memory. Every question about the format goes to its

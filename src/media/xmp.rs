@@ -5,6 +5,8 @@
 //! references reads it without pulling a full XML stack into every probe, and
 //! it never fails: text that is not XML simply yields nothing.
 
+use std::borrow::Cow;
+
 /// The XMP properties pixpipe reads.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Xmp {
@@ -27,9 +29,10 @@ impl Xmp {
     }
 }
 
-/// Reads an XMP packet; invalid UTF-8 is replaced, non-XML yields an empty result.
+/// Reads an XMP packet in any encoding the XMP spec allows (see `decode_packet`);
+/// invalid sequences are replaced, non-XML yields an empty result.
 pub fn parse(packet: &[u8]) -> Xmp {
-    let text = String::from_utf8_lossy(packet);
+    let text = decode_packet(packet);
     let text = text.as_ref();
     Xmp {
         title: alt_text(text, "dc:title"),
@@ -45,6 +48,100 @@ pub fn parse(packet: &[u8]) -> Xmp {
         .iter()
         .find_map(|p| simple_value(text, p)),
     }
+}
+
+/// The text of an XMP packet or sidecar, which the XMP spec lets be UTF-8, UTF-16 or
+/// UTF-32 in either byte order: the scanner works on text, so the encoding is settled
+/// here once. A byte-order mark tells it; without one, the NULs around the first `<`
+/// do (ASCII markup in UTF-16BE is `00 3C`). Anything else is read as UTF-8, invalid
+/// sequences replaced; a BOM is dropped, and a trailing partial code unit ignored.
+pub fn decode_packet(bytes: &[u8]) -> Cow<'_, str> {
+    let (encoding, bom) = sniff_encoding(bytes);
+    let body = &bytes[bom..];
+    match encoding {
+        Encoding::Utf8 => String::from_utf8_lossy(body),
+        Encoding::Utf16(order) => decode_utf16(body, order).into(),
+        Encoding::Utf32(order) => decode_utf32(body, order).into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ByteOrder {
+    Big,
+    Little,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Encoding {
+    Utf8,
+    Utf16(ByteOrder),
+    Utf32(ByteOrder),
+}
+
+/// The encoding of a packet and the length of its byte-order mark.
+fn sniff_encoding(b: &[u8]) -> (Encoding, usize) {
+    use ByteOrder::{Big, Little};
+    // UTF-32 first: its little-endian mark begins with UTF-16LE's.
+    const MARKS: [(&[u8], Encoding); 5] = [
+        (b"\0\0\xFE\xFF", Encoding::Utf32(Big)),
+        (b"\xFF\xFE\0\0", Encoding::Utf32(Little)),
+        (b"\xFE\xFF", Encoding::Utf16(Big)),
+        (b"\xFF\xFE", Encoding::Utf16(Little)),
+        (b"\xEF\xBB\xBF", Encoding::Utf8),
+    ];
+    MARKS
+        .iter()
+        .find(|(mark, _)| b.starts_with(mark))
+        .map(|&(mark, encoding)| (encoding, mark.len()))
+        .unwrap_or_else(|| (encoding_around_first_markup(b), 0))
+}
+
+/// Without a mark: the NULs next to the first `<` (looked for only near the start, so
+/// that NUL padding or binary junk further on cannot sway it) and where it falls.
+fn encoding_around_first_markup(b: &[u8]) -> Encoding {
+    use ByteOrder::{Big, Little};
+    let Some(i) = b.iter().take(64).position(|&c| c == b'<') else {
+        return Encoding::Utf8;
+    };
+    let zeros = |from: usize, n: usize| {
+        from.checked_add(n)
+            .and_then(|end| b.get(from..end))
+            .is_some_and(|s| s.iter().all(|&c| c == 0))
+    };
+    if i % 4 == 0 && zeros(i + 1, 3) {
+        Encoding::Utf32(Little)
+    } else if i % 4 == 3 && zeros(i - 3, 3) {
+        Encoding::Utf32(Big)
+    } else if i % 2 == 0 && zeros(i + 1, 1) {
+        Encoding::Utf16(Little)
+    } else if i % 2 == 1 && zeros(i - 1, 1) {
+        Encoding::Utf16(Big)
+    } else {
+        Encoding::Utf8
+    }
+}
+
+fn decode_utf16(b: &[u8], order: ByteOrder) -> String {
+    let units = b.chunks_exact(2).map(|p| match order {
+        ByteOrder::Big => u16::from_be_bytes([p[0], p[1]]),
+        ByteOrder::Little => u16::from_le_bytes([p[0], p[1]]),
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+fn decode_utf32(b: &[u8], order: ByteOrder) -> String {
+    b.chunks_exact(4)
+        .map(|p| {
+            let q = [p[0], p[1], p[2], p[3]];
+            let unit = match order {
+                ByteOrder::Big => u32::from_be_bytes(q),
+                ByteOrder::Little => u32::from_le_bytes(q),
+            };
+            char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect()
 }
 
 /// The body of the first `<name ...>body</name>` element, if any.
@@ -202,6 +299,87 @@ mod tests {
         assert_eq!(x.subjects, vec!["sea", "summer"]);
         assert_eq!(x.description, None);
         assert_eq!(x.date.as_deref(), Some("2019-05-06T07:08:09+02:00"));
+    }
+
+    /// `text` in UTF-16, big- or little-endian, with or without a leading BOM.
+    fn utf16(text: &str, order: ByteOrder, bom: bool) -> Vec<u8> {
+        let mark = bom.then_some('\u{FEFF}');
+        mark.into_iter()
+            .chain(text.chars())
+            .collect::<String>()
+            .encode_utf16()
+            .flat_map(|u| match order {
+                ByteOrder::Big => u.to_be_bytes(),
+                ByteOrder::Little => u.to_le_bytes(),
+            })
+            .collect()
+    }
+
+    fn utf32(text: &str, order: ByteOrder) -> Vec<u8> {
+        text.chars()
+            .flat_map(|c| match order {
+                ByteOrder::Big => u32::from(c).to_be_bytes(),
+                ByteOrder::Little => u32::from(c).to_le_bytes(),
+            })
+            .collect()
+    }
+
+    fn assert_reads_packet(x: Xmp) {
+        assert_eq!(x.title.as_deref(), Some("Café & bar"));
+        assert_eq!(x.subjects, vec!["sea", "summer"]);
+        assert_eq!(x.date.as_deref(), Some("2019-05-06T07:08:09+02:00"));
+    }
+
+    #[test]
+    fn utf16_packets_with_a_bom_are_read_in_either_byte_order() {
+        assert_reads_packet(parse(&utf16(PACKET, ByteOrder::Little, true)));
+        assert_reads_packet(parse(&utf16(PACKET, ByteOrder::Big, true)));
+    }
+
+    #[test]
+    fn utf16_packets_without_a_bom_are_told_by_their_nuls() {
+        // As writers emit it: the mark sits inside `begin`, not in front of the packet.
+        let wrapped = format!(
+            "<?xpacket begin=\"\u{FEFF}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n{PACKET}\n<?xpacket end=\"w\"?>"
+        );
+        assert_reads_packet(parse(&utf16(&wrapped, ByteOrder::Big, false)));
+        assert_reads_packet(parse(&utf16(&wrapped, ByteOrder::Little, false)));
+        let indented = format!("  {PACKET}");
+        assert_reads_packet(parse(&utf16(&indented, ByteOrder::Big, false)));
+    }
+
+    #[test]
+    fn utf32_packets_are_read_with_or_without_a_bom() {
+        let marked = format!("\u{FEFF}{PACKET}");
+        assert_reads_packet(parse(&utf32(&marked, ByteOrder::Big)));
+        assert_reads_packet(parse(&utf32(&marked, ByteOrder::Little)));
+        assert_reads_packet(parse(&utf32(PACKET, ByteOrder::Big)));
+        assert_reads_packet(parse(&utf32(PACKET, ByteOrder::Little)));
+    }
+
+    #[test]
+    fn odd_and_tiny_packets_never_panic() {
+        for b in [
+            &b""[..],
+            b"<",
+            b"\0",
+            b"\xFE",
+            b"\xFF\xFE\x3C",
+            b"\0\0\xFE\xFF\0",
+            b"\x3C\0\0",
+            b"\0\0\x3C",
+        ] {
+            assert_eq!(parse(b), Xmp::default());
+        }
+        // A trailing half code unit is dropped, the rest still read.
+        let mut odd = utf16(PACKET, ByteOrder::Little, true);
+        odd.push(b'<');
+        assert_reads_packet(parse(&odd));
+        // UTF-8 stays borrowed, its BOM dropped.
+        assert!(matches!(
+            decode_packet(b"\xEF\xBB\xBF<x/>"),
+            Cow::Borrowed("<x/>")
+        ));
     }
 
     #[test]

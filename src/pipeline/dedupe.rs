@@ -42,7 +42,7 @@ impl<'a> QuickCheck<'a> {
             self.dir = Some(parent.to_path_buf());
         }
         let k = self.known.get(found.path.as_os_str().as_encoded_bytes())?;
-        if k.size != found.size || k.mtime_ns != found.mtime_ns {
+        if k.size != found.size || k.mtime_ns != found.mtime_ns || k.beside != found.beside {
             return None;
         }
         let row = k.output.clone()?;

@@ -31,6 +31,7 @@ impl Fields for FileFields<'_> {
         match name {
             "title" => m.title.as_ref().map(|t| t.0.clone()),
             "description" => m.description.clone(),
+            "album" => m.album.clone(),
             "keywords" => Some(m.keywords.join(",")),
             "stem" => Some(self.stem()),
             "stem_title" => Some(title_from_stem(&self.stem())),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{LivePhotos, RawPolicy, RunPlan};
 use crate::i18n::Localized;
 use crate::media::raw::largest_jpeg;
-use crate::media::{MediaFormat, Probe, Source, read_metadata};
+use crate::media::{MediaFormat, Probe, read_metadata};
 
 /// How much of a file tells whether it is a RAW or a video (RAWs name their maker
 /// near the start).
@@ -79,15 +79,15 @@ fn preview(plan: &RunPlan, probe: Probe) -> Result<Probe, Localized> {
         meta.model = of_preview.model;
     }
     meta.title = meta.title.or(of_preview.title);
-    meta.description = meta.description.or(of_preview.description);
+    if meta.description.is_none() {
+        meta.description = of_preview.description;
+        meta.description_source = of_preview.description_source;
+    }
     if meta.keywords.is_empty() {
         meta.keywords = of_preview.keywords;
+        meta.keywords_source = of_preview.keywords_source;
     }
-    // The file's time is only the last resort.
-    meta.date_taken = match meta.date_taken {
-        Some(d) if d.source != Source::FileMtime => Some(d),
-        other => of_preview.date_taken.or(other),
-    };
+    meta.date_taken = meta.date_taken.or(of_preview.date_taken);
     let icc = crate::media::icc_of(MediaFormat::Jpeg, &preview);
     Ok(Probe {
         path: probe.path,

@@ -15,7 +15,9 @@ use crate::config::template::Template;
 use crate::deliver::{Prepared, Ready, Target};
 use crate::i18n::Localized;
 use crate::ledger::{Claims, ContentClaim, FileRow, LedgerReader, OutputRow};
-use crate::media::{Probe, ProbeError, has_media_extension, probe_file};
+use crate::media::{
+    Probe, ProbeError, Sidecars, Source, has_media_extension, probe_file, title_from_stem,
+};
 use crate::record::{Outcome, State};
 use crate::transform::{self, Output};
 
@@ -33,6 +35,8 @@ pub struct Stage {
     pub name: Option<Template>,
     /// Whether the target's outputs leave this machine (uploaded, not written).
     pub remote: bool,
+    /// The sidecars beside the photos, found by folder.
+    pub sidecars: Arc<Sidecars>,
 }
 
 impl Stage {
@@ -50,6 +54,7 @@ impl Stage {
             still_there: target.still_there(),
             name: target.name_template().cloned(),
             remote: target.remote(),
+            sidecars: Arc::new(Sidecars::new()),
         }
     }
 }
@@ -82,6 +87,9 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
         Prepared::Finished(Outcome::said(&found.path, state, why), None)
     };
     // Unchanged files already at the target never get here: see `QuickCheck`.
+    if let Some(why) = sidecar_of(stage, &found.path) {
+        return Prepared::Finished(Outcome::said(&found.path, State::Skipped, why), None);
+    }
     if let Some((why, format)) = pairs::skip_unread(&stage.plan, &found.path) {
         let mut o = Outcome::said(&found.path, State::Skipped, why);
         o.format = Some(format.name().to_string());
@@ -93,7 +101,7 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     };
     let bytes_read = probe.bytes.len() as u64;
     let format = probe.format;
-    let probe = match pairs::stand_in(&stage.plan, probe) {
+    let mut probe = match pairs::stand_in(&stage.plan, probe) {
         Ok(p) => p,
         Err(why) => {
             let mut o = Outcome::said(&found.path, State::Skipped, why);
@@ -102,11 +110,13 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
             return Prepared::Finished(o, None);
         }
     };
+    probe.settle(&stage.sidecars, &stage.plan.metadata.precedence);
     let file_row = FileRow {
         path: found.path.clone(),
         size: found.size,
         mtime_ns: found.mtime_ns,
         source_md5: probe.md5.clone(),
+        beside: found.beside.clone(),
     };
     // Every outcome from here on read the file whole.
     let read = |mut o: Outcome| {
@@ -168,6 +178,11 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     }
 }
 
+/// Why a file is left out as the sidecar of a photo: it is never delivered itself.
+fn sidecar_of(stage: &Stage, path: &Path) -> Option<Localized> {
+    stage.sidecars.role(path).map(|r| r.why())
+}
+
 /// A message whose one argument is an error's own words.
 fn cause(id: &'static str, e: &dyn std::fmt::Display) -> Localized {
     Localized::new(id, &[("cause", e.to_string())])
@@ -208,6 +223,10 @@ fn ready(stage: &Stage, source: FileRow, probe: Probe, output: Output) -> Ready 
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image".into());
+    let mut sources = probe.meta.sources();
+    if sources.title.is_none() && !title.is_empty() && title == title_from_stem(&stem) {
+        sources.title = Some(Source::FileName);
+    }
     let mut warnings = probe.meta.warnings.clone();
     warnings.extend(output.notes.iter().cloned());
     Ready {
@@ -218,6 +237,7 @@ fn ready(stage: &Stage, source: FileRow, probe: Probe, output: Output) -> Ready 
         description,
         tags,
         date_taken: probe.meta.date_taken.map(|d| d.iso8601()),
+        sources,
         name,
         upload_name: format!("{stem}.{}", output.format.extension()),
         rel_dir,
@@ -270,6 +290,7 @@ mod tests {
             still_there: Arc::new(|_: &OutputRow| true),
             name: None,
             remote: false,
+            sidecars: Arc::new(Sidecars::new()),
         }
     }
 
@@ -297,6 +318,7 @@ mod tests {
             path: path.clone(),
             size: 1,
             mtime_ns: 1,
+            beside: String::new(),
         };
         // Changed since the scan: it is read as it is now, whole.
         match prepare(&stage, found.clone()) {

@@ -5,12 +5,12 @@
 //! are, a link back to an ancestor is reported instead of walked forever.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use globset::{GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use crate::config::{Glob, ScanPlan};
+use crate::media::mtime_ns;
 
 /// A file found by the walk, with what the quick check needs.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Found {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// The stamp of its sidecars (see `Sidecars::stamp`), set after the walk.
+    pub beside: String,
 }
 
 /// One thing the walk met.
@@ -123,6 +125,7 @@ fn walk_root(
                             size: m.len(),
                             mtime_ns: mtime_ns(&m),
                             path: entry.into_path(),
+                            beside: String::new(),
                         })),
                         Err(e) => emit(Event::Error {
                             path: entry.into_path(),
@@ -137,15 +140,4 @@ fn walk_root(
         }
     }
     true
-}
-
-/// A file's modification time in nanoseconds since the epoch (negative before 1970).
-pub fn mtime_ns(m: &std::fs::Metadata) -> i64 {
-    match m.modified() {
-        Ok(t) => match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
-        },
-        Err(_) => 0,
-    }
 }

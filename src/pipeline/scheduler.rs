@@ -127,10 +127,14 @@ impl Feeder<'_> {
             let mut todo: Vec<scan::Found> = Vec::new();
             for ev in events {
                 match ev {
-                    Event::File(found) => match quick.check(&found) {
-                        Some(done) => known.push(done),
-                        None => todo.push(found),
-                    },
+                    Event::File(mut found) => {
+                        // A photo whose sidecar changed is a changed photo.
+                        found.beside = self.stage.sidecars.stamp(&found.path);
+                        match quick.check(&found) {
+                            Some(done) => known.push(done),
+                            None => todo.push(found),
+                        }
+                    }
                     Event::Skipped { path, reason } => {
                         known.push(Outcome::with_reason(&path, State::Skipped, reason));
                     }
@@ -164,6 +168,7 @@ impl Feeder<'_> {
                 path: &f.path,
                 size: f.size,
                 mtime_ns: f.mtime_ns,
+                beside: &f.beside,
             })
             .collect();
         match self

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::i18n::{Localized, Messages, english};
+use crate::media::Sources;
 
 /// How a file ended. Every file scanned ends in exactly one state, and each state
 /// has one spelling: the report, the summary, `plan`, `--json`, the ledger and the
@@ -87,7 +88,14 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_taken: Option<String>,
+    /// Where the title, description, keywords and date came from.
+    #[serde(skip_serializing_if = "Sources::is_empty")]
+    pub sources: Sources,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// The file with the same content that this run took first.
@@ -121,7 +129,10 @@ impl Outcome {
             source_bytes: None,
             output_bytes: None,
             title: None,
+            description: None,
+            tags: Vec::new(),
             date_taken: None,
+            sources: Sources::default(),
             warnings: Vec::new(),
             duplicate_of: None,
             bytes_read: 0,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::ScanPlan;
-use crate::media::{Source, probe_file, title_from_stem};
+use crate::media::{Precedence, Sidecars, Source, probe_file, title_from_stem};
 use crate::pipeline::scan::{self, Event};
 
 /// One file as `inspect --json` prints it.
@@ -27,8 +27,18 @@ pub struct Inspection {
     pub title_source: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_source: Option<Source>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keywords_source: Option<Source>,
+    /// The Takeout album the photo's folder is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
+    /// The sidecars read beside the photo.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_taken: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,12 +64,14 @@ pub struct Inspection {
 
 /// Inspects each path in turn, walking folders, and hands each result to `each`
 /// as soon as it is read; stops when `each` says so.
+/// Values are taken in the default order of `metadata.precedence`.
 pub fn walk(paths: &[PathBuf], max_file_bytes: u64, mut each: impl FnMut(Inspection) -> bool) {
+    let sidecars = Sidecars::new();
     for path in paths {
         let go_on = if path.is_dir() {
-            walk_folder(path, max_file_bytes, &mut each)
+            walk_folder(path, max_file_bytes, &sidecars, &mut each)
         } else {
-            each(inspect(path, max_file_bytes))
+            each(inspect(path, max_file_bytes, &sidecars))
         };
         if !go_on {
             return;
@@ -71,12 +83,13 @@ pub fn walk(paths: &[PathBuf], max_file_bytes: u64, mut each: impl FnMut(Inspect
 fn walk_folder(
     folder: &Path,
     max_file_bytes: u64,
+    sidecars: &Sidecars,
     each: &mut impl FnMut(Inspection) -> bool,
 ) -> bool {
     let mut go_on = true;
     scan::scan(&ScanPlan::defaults(vec![folder.to_path_buf()]), |ev| {
         go_on = match ev {
-            Event::File(f) => each(inspect(&f.path, max_file_bytes)),
+            Event::File(f) => each(inspect(&f.path, max_file_bytes, sidecars)),
             Event::Skipped { path, reason } => each(Inspection {
                 skipped: Some(reason),
                 ..Inspection::empty(&path)
@@ -103,7 +116,11 @@ impl Inspection {
             title: None,
             title_source: None,
             description: None,
+            description_source: None,
             keywords: Vec::new(),
+            keywords_source: None,
+            album: None,
+            sidecars: Vec::new(),
             date_taken: None,
             date_source: None,
             camera: None,
@@ -118,10 +135,19 @@ impl Inspection {
     }
 }
 
-/// Probes one file for display; errors become the `error` field.
-pub fn inspect(path: &Path, max_file_bytes: u64) -> Inspection {
+/// Probes one file for display, with what lies beside it; errors become the `error`
+/// field, and a sidecar says whose it is.
+pub fn inspect(path: &Path, max_file_bytes: u64, sidecars: &Sidecars) -> Inspection {
     let mut out = Inspection::empty(path);
-    let probe = match std::panic::catch_unwind(|| probe_file(path, max_file_bytes)) {
+    if let Some(role) = sidecars.role(path) {
+        out.skipped = Some(role.why().english());
+        return out;
+    }
+    let probe = match std::panic::catch_unwind(|| {
+        let mut p = probe_file(path, max_file_bytes)?;
+        p.settle(sidecars, &Precedence::default());
+        Ok::<_, crate::media::ProbeError>(p)
+    }) {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
             out.error = Some(e.to_string());
@@ -148,7 +174,15 @@ pub fn inspect(path: &Path, max_file_bytes: u64) -> Inspection {
     out.title = Some(title).filter(|t| !t.is_empty());
     out.title_source = Some(source);
     out.description = m.description.clone();
+    out.description_source = m.description_source;
     out.keywords = m.keywords.clone();
+    out.keywords_source = m.keywords_source.filter(|_| !m.keywords.is_empty());
+    out.album = m.album.clone();
+    out.sidecars = sidecars
+        .of(path)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let date = m.date_taken;
     out.date_taken = date.map(|d| d.iso8601());
     out.date_source = date.map(|d| d.source);
@@ -190,11 +224,26 @@ pub fn to_text(i: &Inspection) -> String {
             .clone()
             .map(|t| format!("{t}  [{}]", source_name(i.title_source))),
     );
-    line("description", i.description.clone());
+    line(
+        "description",
+        i.description
+            .clone()
+            .map(|d| format!("{d}  [{}]", source_name(i.description_source))),
+    );
     line(
         "keywords",
-        (!i.keywords.is_empty()).then(|| i.keywords.join(", ")),
+        (!i.keywords.is_empty()).then(|| {
+            format!(
+                "{}  [{}]",
+                i.keywords.join(", "),
+                source_name(i.keywords_source)
+            )
+        }),
     );
+    line("album", i.album.clone());
+    for s in &i.sidecars {
+        line("sidecar", Some(s.clone()));
+    }
     line(
         "date taken",
         i.date_taken

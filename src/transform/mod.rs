@@ -13,6 +13,7 @@ pub mod codecs;
 mod exif;
 mod geometry;
 mod pixels;
+mod words;
 mod xmp;
 
 use std::time::{Duration, Instant};
@@ -68,20 +69,28 @@ pub fn transform_timed(
     let source =
         (out_format == MediaFormat::Jpeg && !s.strip_metadata).then(|| probe.metadata_blocks());
     let source = source.as_ref();
+    // What was written beside the photo travels inside its output.
+    let words = source.and_then(|_| words::Words::of(&probe.meta, s.keep_gps));
     let exif = source
         .and_then(|b| b.exif.as_deref())
         .filter(|_| s.keep_exif)
-        .and_then(|b| exif::rewrite_exif(b, s.keep_gps, &mut notes));
-    let xmp = source
+        .and_then(|b| exif::rewrite_exif(b, s.keep_gps, words.as_ref(), &mut notes));
+    let mut xmp = source
         .and_then(|b| b.xmp.as_deref())
         .map(|x| xmp::sanitise(x, s.keep_gps));
-    let iptc = source.and_then(|b| b.iptc);
+    let mut iptc = source
+        .and_then(|b| b.iptc.as_deref())
+        .map(std::borrow::Cow::Borrowed);
+    if let Some(w) = &words {
+        xmp = Some(words::xmp(xmp.as_deref(), w));
+        iptc = Some(words::iptc(iptc.as_deref(), w).into());
+    }
     let extras = Extras {
         quality: s.quality,
         exif: exif.as_deref(),
         icc: probe.icc.as_deref().filter(|_| s.keep_icc),
         xmp: xmp.as_deref(),
-        iptc,
+        iptc: iptc.as_deref(),
     };
     let bytes = codecs::encode(&pixels, out_format, &extras, &mut notes)?;
     times.encode += t.elapsed();

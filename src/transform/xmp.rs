@@ -17,9 +17,20 @@ const STALE: &[&str] = &[
 
 /// The packet without stale properties, and without `exif:GPS*` unless `keep_gps`.
 pub fn sanitise(packet: &[u8], keep_gps: bool) -> Vec<u8> {
-    let drop = |name: &[u8]| {
+    drop_properties(packet, |name: &[u8]| {
         STALE.iter().any(|s| s.as_bytes() == name) || (!keep_gps && name.starts_with(b"exif:GPS"))
-    };
+    })
+}
+
+/// The packet without the properties named (`dc:title`, ...), as elements or attributes.
+pub fn without(packet: &[u8], names: &[&str]) -> Vec<u8> {
+    drop_properties(packet, |name: &[u8]| {
+        names.iter().any(|n| n.as_bytes() == name)
+    })
+}
+
+/// The packet without the properties `drop` names, the rest byte for byte.
+fn drop_properties(packet: &[u8], drop: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let b = packet;
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

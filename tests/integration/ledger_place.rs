@@ -127,7 +127,7 @@ fn a_version_1_shared_ledger_keeps_the_hosts_answers_in_one_column() {
         )
         .unwrap()
         .get("value");
-    assert_eq!(version, "2");
+    assert_eq!(version, "3");
     // The CSV export carries the viewer and delete URLs as before.
     let out = support::run(&["ledger", "--ledger", &db.url, "export", "--format", "csv"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -138,5 +138,33 @@ fn a_version_1_shared_ledger_keeps_the_hosts_answers_in_one_column() {
             .unwrap()
             .contains("https://h/image/a,https://h/delete/a,10,4,3,A,t1"),
         "{csv}"
+    );
+}
+
+#[test]
+fn a_version_2_shared_ledger_stamps_its_quick_check_rows_with_no_sidecars() {
+    let Some(db) = postgres::database("migrate_v2") else {
+        return;
+    };
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA pixpipe;
+             CREATE TABLE pixpipe.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO pixpipe.meta VALUES ('schema_version', '2');
+             CREATE TABLE pixpipe.files (path BYTEA PRIMARY KEY, dir BYTEA NOT NULL,
+                size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, source_md5 TEXT NOT NULL);
+             INSERT INTO pixpipe.files VALUES ('\\x61', '\\x', 1, 2, 'm');",
+        )
+        .unwrap();
+    let out = support::run(&["ledger", "--ledger", &db.url, "stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM pixpipe.files WHERE beside = '' AND size = 1"),
+        1,
+        "the old row is kept, with no sidecars"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM pixpipe.meta WHERE key = 'schema_version' AND value = '3'"),
+        1
     );
 }

@@ -23,4 +23,5 @@ mod pairs;
 mod run_dir;
 mod shared_ledger;
 mod shrink_on_load;
+mod sidecars;
 mod upload;

@@ -9,12 +9,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod db;
 mod host;
 mod names;
+mod order;
 mod text;
 mod units;
 
 pub use db::*;
 pub use host::*;
 pub use names::*;
+pub use order::*;
 pub use text::*;
 pub use units::*;
 

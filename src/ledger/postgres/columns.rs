@@ -60,7 +60,7 @@ fn upsert() -> String {
     let (target, md5, state) = (param("target"), param("source_md5"), param("state"));
     let (run, me) = (format!("${}", n + 1), format!("${}", n + 2));
     let file = |k: usize| format!("${}", n + 2 + k);
-    let after_pending = format!("${}::BOOLEAN", n + 8);
+    let after_pending = format!("${}::BOOLEAN", n + 9);
     format!(
         "WITH owner AS (
             SELECT c.worker FROM pixpipe.content_claims c
@@ -88,10 +88,12 @@ fn upsert() -> String {
               AND {state} <> 'pending' AND NOT EXISTS (SELECT 1 FROM owner)
             RETURNING 1
          ), quick AS (
-            INSERT INTO pixpipe.files (path, dir, size, mtime_ns, source_md5)
-            SELECT * FROM unnest({}::BYTEA[], {}::BYTEA[], {}::BIGINT[], {}::BIGINT[], {}::TEXT[])
+            INSERT INTO pixpipe.files (path, dir, size, mtime_ns, source_md5, beside)
+            SELECT * FROM unnest({}::BYTEA[], {}::BYTEA[], {}::BIGINT[], {}::BIGINT[], {}::TEXT[],
+                {}::TEXT[])
             ON CONFLICT (path) DO UPDATE SET dir = EXCLUDED.dir, size = EXCLUDED.size,
-               mtime_ns = EXCLUDED.mtime_ns, source_md5 = EXCLUDED.source_md5
+               mtime_ns = EXCLUDED.mtime_ns, source_md5 = EXCLUDED.source_md5,
+               beside = EXCLUDED.beside
             RETURNING 1
          )
          SELECT NOT EXISTS (SELECT 1 FROM owner) AND NOT EXISTS (SELECT 1 FROM taken) AS written",
@@ -100,6 +102,7 @@ fn upsert() -> String {
         file(3),
         file(4),
         file(5),
+        file(6),
         names = names.join(", "),
         values = values.join(", "),
         updates = updates.join(", "),
@@ -126,6 +129,7 @@ pub fn put_output(
         &files.sizes,
         &files.mtimes,
         &files.md5s,
+        &files.besides,
         &after_pending,
     ]);
     let row = db.query_one(&upsert(), &params)?;
@@ -140,6 +144,7 @@ pub struct FileKeys {
     pub sizes: Vec<i64>,
     pub mtimes: Vec<i64>,
     pub md5s: Vec<String>,
+    pub besides: Vec<String>,
 }
 
 /// Every quick-check row in one statement.
@@ -148,11 +153,13 @@ pub fn put_files(db: &mut Db<'_>, f: &FileKeys) -> Result<(), postgres::Error> {
         return Ok(());
     }
     db.execute(
-        "INSERT INTO pixpipe.files (path, dir, size, mtime_ns, source_md5)
-         SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[])
+        "INSERT INTO pixpipe.files (path, dir, size, mtime_ns, source_md5, beside)
+         SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
+            $6::TEXT[])
          ON CONFLICT (path) DO UPDATE SET dir = EXCLUDED.dir, size = EXCLUDED.size,
-            mtime_ns = EXCLUDED.mtime_ns, source_md5 = EXCLUDED.source_md5",
-        &[&f.paths, &f.dirs, &f.sizes, &f.mtimes, &f.md5s],
+            mtime_ns = EXCLUDED.mtime_ns, source_md5 = EXCLUDED.source_md5,
+            beside = EXCLUDED.beside",
+        &[&f.paths, &f.dirs, &f.sizes, &f.mtimes, &f.md5s, &f.besides],
     )?;
     Ok(())
 }

@@ -236,6 +236,7 @@ impl Ledger for PgLedger {
                 keys.sizes.push(f.size as i64);
                 keys.mtimes.push(f.mtime_ns);
                 keys.md5s.push(f.source_md5.clone());
+                keys.besides.push(f.beside.clone());
             }
         }
         let outputs = outputs.to_vec();

@@ -37,7 +37,8 @@ impl LedgerReader for PgReader {
             c.query(
                 &format!(
                     "SELECT f.path AS file_path, f.size AS file_size,
-                        f.mtime_ns AS file_mtime_ns, f.source_md5 AS file_md5, {}
+                        f.mtime_ns AS file_mtime_ns, f.source_md5 AS file_md5,
+                        f.beside AS file_beside, {}
                      FROM pixpipe.files f LEFT JOIN pixpipe.outputs o
                         ON o.source_md5 = f.source_md5 AND o.target = $2
                      WHERE f.dir = $1",
@@ -61,6 +62,7 @@ impl LedgerReader for PgReader {
                 size: r.get::<_, i64>("file_size") as u64,
                 mtime_ns: r.get("file_mtime_ns"),
                 source_md5: r.get("file_md5"),
+                beside: r.get("file_beside"),
                 output,
             };
             known.insert(full.into_os_string().into_encoded_bytes(), file);
@@ -85,23 +87,26 @@ impl LedgerReader for PgReader {
         let keys: Vec<Vec<u8>> = files.iter().map(|f| self.keys.key(f.path)).collect();
         let sizes: Vec<i64> = files.iter().map(|f| f.size as i64).collect();
         let mtimes: Vec<i64> = files.iter().map(|f| f.mtime_ns).collect();
+        let besides: Vec<String> = files.iter().map(|f| f.beside.to_string()).collect();
         let (t, k, me) = (target.to_string(), keys.clone(), self.me.id.clone());
         let granted: HashSet<Vec<u8>> = self
             .call(move |c| {
                 c.query(
                     "INSERT INTO pixpipe.path_claims (target, path, worker)
                      SELECT $1, w.path, $3
-                     FROM unnest($2::BYTEA[], $4::BIGINT[], $5::BIGINT[]) AS w(path, size, mtime)
+                     FROM unnest($2::BYTEA[], $4::BIGINT[], $5::BIGINT[], $6::TEXT[])
+                         AS w(path, size, mtime, beside)
                      WHERE NOT EXISTS (SELECT 1 FROM pixpipe.files f
                          JOIN pixpipe.outputs o ON o.source_md5 = f.source_md5 AND o.target = $1
                          WHERE f.path = w.path AND f.size = w.size AND f.mtime_ns = w.mtime
+                           AND f.beside = w.beside
                            AND o.state IN ('written', 'uploaded', 'already_there'))
                      ON CONFLICT (target, path) DO UPDATE SET worker = EXCLUDED.worker
                      WHERE pixpipe.path_claims.worker = EXCLUDED.worker
                         OR NOT EXISTS (SELECT 1 FROM pixpipe.workers w
                             WHERE w.id = pixpipe.path_claims.worker AND w.lease_until > now())
                      RETURNING path",
-                    &[&t, &k, &me, &sizes, &mtimes],
+                    &[&t, &k, &me, &sizes, &mtimes, &besides],
                 )
             })?
             .iter()

@@ -5,10 +5,11 @@
 //!
 //! Version 2 keeps a target's answers (URLs, the host's id and md5) in one JSON
 //! column, `answer`, instead of a column each, so a new target needs no new columns.
+//! Version 3 stamps each quick-check row with its sidecars (`files.beside`).
 
 use postgres::Client;
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The advisory lock's key: "pixpipe" in ASCII, as a number.
 const LOCK: i64 = 0x0070_6978_7069_7065;
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS pixpipe.files (
     dir BYTEA NOT NULL,
     size BIGINT NOT NULL,
     mtime_ns BIGINT NOT NULL,
-    source_md5 TEXT NOT NULL
+    source_md5 TEXT NOT NULL,
+    beside TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS files_dir ON pixpipe.files (dir);
 CREATE TABLE IF NOT EXISTS pixpipe.outputs (
@@ -96,6 +98,12 @@ ALTER TABLE pixpipe.outputs DROP COLUMN viewer_url, DROP COLUMN short_url,
 UPDATE pixpipe.meta SET value = '2' WHERE key = 'schema_version';
 ";
 
+/// Version 2 to 3: the sidecars' stamp of each quick-check row; older rows had none.
+const SIDECAR_STAMPS: &str = "
+ALTER TABLE pixpipe.files ADD COLUMN IF NOT EXISTS beside TEXT NOT NULL DEFAULT '';
+UPDATE pixpipe.meta SET value = '3' WHERE key = 'schema_version';
+";
+
 /// What the database holds: this version, or one this pixpipe does not know.
 pub enum Found {
     Current,
@@ -121,6 +129,11 @@ pub fn prepare(client: &mut Client) -> Result<Found, postgres::Error> {
         version = Some("2".into());
     }
     tx.batch_execute(TABLES)?;
+    // After the tables: a version 1 ledger had no `files` yet, and has it now.
+    if version.as_deref() == Some("2") {
+        tx.batch_execute(SIDECAR_STAMPS)?;
+        version = Some("3".into());
+    }
     let found = match version {
         None => {
             tx.execute(

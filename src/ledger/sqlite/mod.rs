@@ -99,9 +99,10 @@ impl SqliteLedger {
         run: RunId,
     ) -> Result<(), rusqlite::Error> {
         let mut put_file = tx.prepare_cached(
-            "INSERT INTO files (path, dir, size, mtime_ns, source_md5) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO files (path, dir, size, mtime_ns, source_md5, beside)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-             source_md5 = excluded.source_md5",
+             source_md5 = excluded.source_md5, beside = excluded.beside",
         )?;
         for f in files {
             put_file.execute(params![
@@ -109,7 +110,8 @@ impl SqliteLedger {
                 path_key(f.path.parent().unwrap_or(Path::new(""))),
                 f.size as i64,
                 f.mtime_ns,
-                f.source_md5
+                f.source_md5,
+                f.beside
             ])?;
         }
         let mut put_output = tx.prepare_cached(&columns::upsert())?;
@@ -181,7 +183,7 @@ impl LedgerReader for SqliteReader {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT f.path AS file_path, f.size AS file_size, f.mtime_ns AS file_mtime_ns,
-                    f.source_md5 AS file_md5, {}
+                    f.source_md5 AS file_md5, f.beside AS file_beside, {}
                  FROM files f LEFT JOIN outputs o ON o.source_md5 = f.source_md5 AND o.target = ?2
                  WHERE f.dir = ?1",
                 columns::select("o")
@@ -202,6 +204,7 @@ impl LedgerReader for SqliteReader {
                 size: r.get::<_, i64>("file_size").map_err(err)? as u64,
                 mtime_ns: r.get("file_mtime_ns").map_err(err)?,
                 source_md5: r.get("file_md5").map_err(err)?,
+                beside: r.get("file_beside").map_err(err)?,
                 output,
             };
             known.insert(path, file);

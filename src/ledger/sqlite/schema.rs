@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS files (
     dir BLOB NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    source_md5 TEXT NOT NULL
+    source_md5 TEXT NOT NULL,
+    beside TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
 CREATE TABLE IF NOT EXISTS outputs (
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS runs (
 /// quick-check table is only a cache of md5s, so it is rebuilt (files are read once more).
 /// Version 4 keeps a target's answers (URLs, the host's id and md5) in one JSON column,
 /// `answer`, instead of a column each, so a new target needs no new columns.
+/// Version 5 stamps each quick-check row with its sidecars (`files.beside`); rows of
+/// older versions have none, which is what a file without sidecars has.
 pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
     let version: Option<String> = conn
         .query_row(
@@ -98,8 +101,25 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
             "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
             [],
         )?;
+        version = Some(4);
     } else if version == Some(3) {
         conn.execute_batch(ANSWERS_INTO_ONE_COLUMN)?;
+        version = Some(4);
+    }
+    let has_files = conn.query_row(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'files'",
+        [],
+        |r| r.get::<_, i64>("n"),
+    )? > 0;
+    if version == Some(4) {
+        let add = if has_files {
+            "ALTER TABLE files ADD COLUMN beside TEXT NOT NULL DEFAULT '';"
+        } else {
+            ""
+        };
+        conn.execute_batch(&format!(
+            "BEGIN; {add} UPDATE meta SET value = '5' WHERE key = 'schema_version'; COMMIT;"
+        ))?;
     }
     Ok(())
 }

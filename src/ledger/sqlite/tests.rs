@@ -24,6 +24,7 @@ fn a_version_1_ledger_is_migrated() {
         size: 3,
         mtime_ns: 4,
         source_md5: "m2".into(),
+        beside: String::new(),
     };
     l.commit(&[f], &[], RunId(1)).unwrap();
     let known = l
@@ -45,6 +46,7 @@ fn quick_check_and_outputs_round_trip() {
         size: 10,
         mtime_ns: 5,
         source_md5: "m1".into(),
+        beside: "s1".into(),
     };
     let mut o = OutputRow::new("t", "m1", OutputState::Written);
     o.location = Some("x".into());
@@ -52,6 +54,7 @@ fn quick_check_and_outputs_round_trip() {
     let known = r.known_in_dir(Path::new("/a"), "t").unwrap();
     let k = &known[&b"/a/b.jpg"[..]];
     assert_eq!((k.size, k.mtime_ns, k.source_md5.as_str()), (10, 5, "m1"));
+    assert_eq!(k.beside, "s1", "the sidecars' stamp is kept with the file");
     let out = k.output.as_ref().unwrap();
     assert_eq!(out.state, OutputState::Written);
     assert_eq!(out.location.as_deref(), Some("x"));
@@ -303,4 +306,42 @@ fn answers_round_trip_and_a_failure_keeps_none() {
         .unwrap();
     let e = l.reader().unwrap().lookup("chevereto:h", "m").unwrap_err();
     assert!(e.to_string().contains("not json"), "{e}");
+}
+
+#[test]
+fn a_version_4_ledger_keeps_its_quick_check_rows_with_no_sidecars() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.sqlite");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         INSERT INTO meta VALUES ('schema_version', '4');
+         CREATE TABLE files (path BLOB PRIMARY KEY, dir BLOB NOT NULL, size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL, source_md5 TEXT NOT NULL);
+         INSERT INTO files VALUES (x'2f642f612e6a7067', x'2f64', 7, 8, 'm');",
+    )
+    .unwrap();
+    drop(conn);
+    let l = SqliteLedger::open(&path).unwrap();
+    let known = l
+        .reader()
+        .unwrap()
+        .known_in_dir(Path::new("/d"), "t")
+        .unwrap();
+    let k = &known[b"/d/a.jpg".as_slice()];
+    assert_eq!((k.size, k.mtime_ns, k.beside.as_str()), (7, 8, ""));
+    let version: String = l
+        .writer
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get("value"),
+        )
+        .unwrap();
+    assert_eq!(version, "5");
+    drop(l);
+    assert!(
+        SqliteLedger::open(&path).is_ok(),
+        "opened again, nothing to migrate"
+    );
 }

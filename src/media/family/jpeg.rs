@@ -30,7 +30,8 @@ impl Family for Jpeg {
             .ok_or(HeaderError::NoFrame)
     }
 
-    /// APP1 (EXIF, XMP, ExtendedXMP), APP2 (ICC in chunks) and APP13 (IPTC).
+    /// APP1 (EXIF, XMP, ExtendedXMP), APP2 (ICC in chunks) and APP13 (IPTC), else IPTC
+    /// from an AFCP trailer after the image.
     fn blocks<'a>(&self, _: MediaFormat, bytes: &'a [u8]) -> Blocks<'a> {
         container::jpeg_blocks(bytes)
     }

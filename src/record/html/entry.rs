@@ -7,6 +7,7 @@ use base64::Engine;
 use serde::{Serialize, Serializer};
 
 use crate::ledger::OutputRow;
+use crate::media::Sources;
 use crate::record::Outcome;
 
 /// A file on the page. Field names are short: there may be 10,000 of them.
@@ -20,6 +21,9 @@ pub struct Entry {
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Where the title, description, keywords and date came from.
+    #[serde(rename = "src", skip_serializing_if = "Sources::is_empty")]
+    pub sources: Sources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +81,7 @@ impl Entry {
             path: o.path.clone(),
             title: o.title.clone(),
             date: o.date_taken.clone(),
+            sources: o.sources,
             bytes: o.output_bytes,
             width: o.width,
             height: o.height,
@@ -105,6 +110,7 @@ impl Entry {
             path: r.source_path.clone(),
             title: r.title.clone(),
             date: Some(r.at.clone()),
+            sources: Sources::default(),
             bytes: r.bytes,
             width: r.width,
             height: r.height,

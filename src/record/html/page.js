@@ -72,10 +72,15 @@
     c.appendChild(h);
     c.appendChild(el("p", null, name(e)));
     if (e.date) { c.appendChild(el("p", null, e.date)); }
+    if (e.src) { c.appendChild(el("p", "src", sources(e.src))); }
     c.appendChild(el("p", null, size(e)));
     if (e.target) { c.appendChild(el("p", null, e.target)); }
     c.appendChild(links(e));
     return c;
+  }
+  // "title: xmp_sidecar · date: takeout": where each value came from.
+  function sources(src) {
+    return Object.keys(src).map(function (k) { return k + ": " + src[k]; }).join(" \u00b7 ");
   }
   function item(e) {
     var li = el("li", "row");
