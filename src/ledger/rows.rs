@@ -159,7 +159,9 @@ pub struct KnownFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub source_md5: String,
-    pub beside: String,
+    /// Its sidecars' stamp; `None` for a row written before stamps were kept, which
+    /// matches any (upgrading does not make a whole archive be read again).
+    pub beside: Option<String>,
     /// The output row at the asked target, when there is one.
     pub output: Option<OutputRow>,
 }

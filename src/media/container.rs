@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use super::tiff::{u16_at, u32_at};
+
 /// The raw metadata blocks of one file; each is optional and unparsed.
 #[derive(Debug, Default, Clone)]
 pub struct Blocks<'a> {
@@ -262,12 +264,12 @@ impl<'a> Afcp<'a> {
             b"AXS*" => false,
             _ => return None,
         };
-        let header_at = afcp_u32(end, 4, big_endian)? as usize;
+        let header_at = u32_at(end, !big_endian, 4)? as usize;
         let header = body.get(header_at..header_at.checked_add(Self::RECORD)?)?;
         if &header[..4] != mark {
             return None;
         }
-        let count = usize::from(afcp_u16(header, 6, big_endian)?);
+        let count = usize::from(u16_at(header, !big_endian, 6)?);
         let dir_at = header_at + Self::RECORD;
         let directory = body.get(dir_at..dir_at.checked_add(count * Self::RECORD)?)?;
         Some(Afcp {
@@ -284,30 +286,10 @@ impl<'a> Afcp<'a> {
             .directory
             .chunks_exact(Self::RECORD)
             .find(|e| &e[..4] == tag)?;
-        let size = afcp_u32(e, 4, self.big_endian)? as usize;
-        let at = afcp_u32(e, 8, self.big_endian)? as usize;
+        let size = u32_at(e, !self.big_endian, 4)? as usize;
+        let at = u32_at(e, !self.big_endian, 8)? as usize;
         self.body.get(at..at.checked_add(size)?)
     }
-}
-
-/// A u16 of an AFCP record, in the byte order its mark chose.
-fn afcp_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
-    let p: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u16::from_be_bytes(p)
-    } else {
-        u16::from_le_bytes(p)
-    })
-}
-
-/// A u32 of an AFCP record, in the byte order its mark chose.
-fn afcp_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let p: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(p)
-    } else {
-        u32::from_le_bytes(p)
-    })
 }
 
 /// IPTC-IIM records from a block that software fills either with the records

@@ -20,9 +20,9 @@ pub mod raw;
 mod tiff;
 mod xmp;
 
-pub use beside::Sidecars;
 #[cfg(test)]
 pub use beside::Place;
+pub use beside::Sidecars;
 pub use container::jpeg_scan_offset;
 pub use family::{Codec, Handling, has_media_extension, recognise};
 pub use format::MediaFormat;
@@ -31,9 +31,9 @@ pub use metadata::{
     DateTaken, Origin, PhotoMeta, Source, Sources, bytes_to_text, parse_iptc, read_exif,
     title_from_stem,
 };
-pub use precedence::Precedence;
+pub use precedence::{Field, Precedence};
 pub use probe::{Probe, ProbeError, probe_bytes, probe_file};
-pub use xmp::parse as parse_xmp;
+pub use xmp::{decode_packet as xmp_text, parse as parse_xmp};
 
 /// The metadata pixpipe reads from `bytes` taken as `format` (fuzzing and `bench`).
 pub fn read_metadata(format: MediaFormat, bytes: &[u8]) -> PhotoMeta {

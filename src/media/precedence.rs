@@ -40,15 +40,34 @@ impl Default for Precedence {
     }
 }
 
-impl Precedence {
-    /// The places each field can come from at all, for the pipeline file's check.
-    pub fn allowed(field: &str) -> &'static [Origin] {
+/// A field whose places are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Title,
+    Description,
+    Keywords,
+    Date,
+}
+
+impl Field {
+    /// Its name in the pipeline file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Description => "description",
+            Field::Keywords => "keywords",
+            Field::Date => "date",
+        }
+    }
+
+    /// The places it can come from at all, for the pipeline file's check.
+    pub fn places(self) -> &'static [Origin] {
         use Origin::*;
-        match field {
-            "title" => &[Sidecar, Takeout, Embedded, FileName],
-            "description" => &[Sidecar, Takeout, Embedded],
-            "keywords" => &[Sidecar, Embedded],
-            _ => &[Sidecar, Takeout, Embedded, FileName, FileTime],
+        match self {
+            Field::Title => &[Sidecar, Takeout, Embedded, FileName],
+            Field::Description => &[Sidecar, Takeout, Embedded],
+            Field::Keywords => &[Sidecar, Embedded],
+            Field::Date => &[Sidecar, Takeout, Embedded, FileName, FileTime],
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct Entry<'a> {
 /// More entries than this is no directory a camera or scanner wrote.
 const MAX_ENTRIES: usize = 1024;
 
-fn u16_at(b: &[u8], le: bool, i: usize) -> Option<u16> {
+pub(super) fn u16_at(b: &[u8], le: bool, i: usize) -> Option<u16> {
     let s: [u8; 2] = b.get(i..i.checked_add(2)?)?.try_into().ok()?;
     Some(if le {
         u16::from_le_bytes(s)
@@ -32,7 +32,7 @@ fn u16_at(b: &[u8], le: bool, i: usize) -> Option<u16> {
     })
 }
 
-fn u32_at(b: &[u8], le: bool, i: usize) -> Option<u32> {
+pub(super) fn u32_at(b: &[u8], le: bool, i: usize) -> Option<u32> {
     let s: [u8; 4] = b.get(i..i.checked_add(4)?)?.try_into().ok()?;
     Some(if le {
         u32::from_le_bytes(s)

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use super::prepare::Stage;
 use super::scan::Found;
 use crate::i18n::Localized;
-use crate::ledger::{KnownDir, OutputRow, OutputState};
+use crate::ledger::{FileRow, KnownDir, OutputRow, OutputState};
 use crate::record::{Outcome, State};
 
 /// The quick check of one walk, with the ledger's answer for the current folder.
@@ -30,8 +30,10 @@ impl<'a> QuickCheck<'a> {
         }
     }
 
-    /// The outcome of a file that is unchanged and already at the target.
-    pub fn check(&mut self, found: &Found) -> Option<Outcome> {
+    /// The outcome of a file that is unchanged and already at the target, with its
+    /// quick-check row to write again when that row lacked its sidecars' stamp (a
+    /// ledger from before stamps were kept: stamped now, without reading the file).
+    pub fn check(&mut self, found: &Found) -> Option<(Outcome, Option<FileRow>)> {
         let parent = found.path.parent()?;
         if self.dir.as_deref() != Some(parent) {
             self.known = self
@@ -42,13 +44,21 @@ impl<'a> QuickCheck<'a> {
             self.dir = Some(parent.to_path_buf());
         }
         let k = self.known.get(found.path.as_os_str().as_encoded_bytes())?;
-        if k.size != found.size || k.mtime_ns != found.mtime_ns || k.beside != found.beside {
+        let sidecars_changed = k.beside.as_ref().is_some_and(|b| *b != found.beside);
+        if k.size != found.size || k.mtime_ns != found.mtime_ns || sidecars_changed {
             return None;
         }
         let row = k.output.clone()?;
         let mut o = already_there(self.stage, found, &k.source_md5, row)?;
         o.source_bytes = Some(found.size);
-        Some(o)
+        let stamped = k.beside.is_none().then(|| FileRow {
+            path: found.path.clone(),
+            size: found.size,
+            mtime_ns: found.mtime_ns,
+            source_md5: k.source_md5.clone(),
+            beside: found.beside.clone(),
+        });
+        Some((o, stamped))
     }
 }
 

@@ -22,7 +22,7 @@ use super::scan::{self, Event};
 use crate::context::RunContext;
 use crate::deliver::Prepared;
 use crate::i18n::Localized;
-use crate::ledger::Candidate;
+use crate::ledger::{Candidate, FileRow};
 use crate::record::{Outcome, State};
 
 /// What the workers and the quick check send to the caller.
@@ -30,9 +30,13 @@ use crate::record::{Outcome, State};
 enum Produced {
     /// The result of the file handed out as number `.0`.
     One(u64, Prepared),
-    /// Files found unchanged and already at the target, in a batch.
-    Known(Vec<Outcome>),
+    /// Files found unchanged and already at the target, in a batch, each with the
+    /// quick-check row to write when it needs writing.
+    Known(Vec<Done>),
 }
+
+/// A file's outcome decided without reading it, with its quick-check row if any.
+type Done = (Outcome, Option<FileRow>);
 
 /// Files in work, by hand-out number, with when they started.
 type Running = Arc<Mutex<HashMap<u64, (PathBuf, Instant)>>>;
@@ -122,7 +126,7 @@ struct Feeder<'a> {
 impl Feeder<'_> {
     fn feed(self, walk: Receiver<Vec<Event>>) {
         let mut quick = QuickCheck::new(&self.stage);
-        let mut known: Vec<Outcome> = Vec::new();
+        let mut known: Vec<Done> = Vec::new();
         'walk: for events in walk.iter() {
             let mut todo: Vec<scan::Found> = Vec::new();
             for ev in events {
@@ -136,10 +140,10 @@ impl Feeder<'_> {
                         }
                     }
                     Event::Skipped { path, reason } => {
-                        known.push(Outcome::with_reason(&path, State::Skipped, reason));
+                        known.push((Outcome::with_reason(&path, State::Skipped, reason), None));
                     }
                     Event::Error { path, reason } => {
-                        known.push(Outcome::with_reason(&path, State::Failed, reason));
+                        known.push((Outcome::with_reason(&path, State::Failed, reason), None));
                     }
                 }
             }
@@ -161,7 +165,7 @@ impl Feeder<'_> {
 
     /// The files of `chunk` that are this worker's to read; another worker's are
     /// counted and left alone. A ledger that cannot answer leaves them not started.
-    fn claim(&self, chunk: &[scan::Found], known: &mut Vec<Outcome>) -> Vec<scan::Found> {
+    fn claim(&self, chunk: &[scan::Found], known: &mut Vec<Done>) -> Vec<scan::Found> {
         let files: Vec<Candidate<'_>> = chunk
             .iter()
             .map(|f| Candidate {
@@ -189,14 +193,14 @@ impl Feeder<'_> {
             Err(e) => {
                 let why = Localized::new("msg-reason-not-read", &[("cause", e.to_string())]);
                 for f in chunk {
-                    known.push(Outcome::said(&f.path, State::NotStarted, why.clone()));
+                    known.push((Outcome::said(&f.path, State::NotStarted, why.clone()), None));
                 }
                 Vec::new()
             }
         }
     }
 
-    fn flush(&self, known: &mut Vec<Outcome>) -> bool {
+    fn flush(&self, known: &mut Vec<Done>) -> bool {
         known.is_empty()
             || self
                 .out
@@ -242,8 +246,8 @@ fn collect(
     loop {
         match out.recv_timeout(Duration::from_millis(200)) {
             Ok(Produced::Known(outcomes)) => {
-                for o in outcomes {
-                    deliver(Prepared::Finished(o, None), scanned());
+                for (o, row) in outcomes {
+                    deliver(Prepared::Finished(o, row), scanned());
                 }
             }
             Ok(Produced::One(seq, p)) => {

@@ -75,15 +75,23 @@ pub fn transform_timed(
         .and_then(|b| b.exif.as_deref())
         .filter(|_| s.keep_exif)
         .and_then(|b| exif::rewrite_exif(b, s.keep_gps, words.as_ref(), &mut notes));
+    // Edited as UTF-8 text, whatever the source's packet was written in.
     let mut xmp = source
         .and_then(|b| b.xmp.as_deref())
-        .map(|x| xmp::sanitise(x, s.keep_gps));
+        .map(|x| xmp::sanitise(crate::media::xmp_text(x).as_bytes(), s.keep_gps));
     let mut iptc = source
         .and_then(|b| b.iptc.as_deref())
         .map(std::borrow::Cow::Borrowed);
     if let Some(w) = &words {
-        xmp = Some(words::xmp(xmp.as_deref(), w));
-        iptc = Some(words::iptc(iptc.as_deref(), w).into());
+        let merged = words::xmp(xmp.as_deref(), w);
+        if merged.len() <= codecs::jpeg::XMP_MAX {
+            xmp = Some(merged);
+        } else {
+            notes.push("the words from beside the photo did not fit its XMP: not written".into());
+        }
+        if w.has_iptc_fields() {
+            iptc = Some(words::iptc(iptc.as_deref(), w).into());
+        }
     }
     let extras = Extras {
         quality: s.quality,

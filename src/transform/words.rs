@@ -45,6 +45,16 @@ impl Words {
     }
 }
 
+impl Words {
+    /// Whether IPTC has a place for any of the words (it has none for a place).
+    pub fn has_iptc_fields(&self) -> bool {
+        self.title.is_some()
+            || self.description.is_some()
+            || self.keywords.is_some()
+            || self.date.is_some()
+    }
+}
+
 /// The XMP properties `w` replaces, as elements or attributes.
 fn replaced(w: &Words) -> Vec<&'static str> {
     let mut names = Vec::new();
@@ -69,7 +79,9 @@ fn replaced(w: &Words) -> Vec<&'static str> {
 /// `packet` (already sanitised) with the fields of `w` in place of its own, or a new
 /// packet holding them when the photo had none.
 pub fn xmp(packet: Option<&[u8]>, w: &Words) -> Vec<u8> {
-    let block = description_block(w);
+    // The packet's own subject (`rdf:about`), which every description of it must share.
+    let about = packet.and_then(about).unwrap_or_default();
+    let block = description_block(w, &about);
     let Some(packet) = packet else {
         return format!(
             "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
@@ -90,12 +102,24 @@ pub fn xmp(packet: Option<&[u8]>, w: &Words) -> Vec<u8> {
     }
 }
 
+/// The first `rdf:about` value of a packet, as written (already escaped).
+fn about(packet: &[u8]) -> Option<String> {
+    let at = find(packet, b"rdf:about=")? + b"rdf:about=".len();
+    let quote = *packet.get(at)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let len = packet[at + 1..].iter().position(|&c| c == quote)?;
+    String::from_utf8(packet[at + 1..at + 1 + len].to_vec()).ok()
+}
+
 /// One `rdf:Description` holding the fields of `w`, with its namespaces.
-fn description_block(w: &Words) -> String {
-    let mut b = String::from(
-        "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+fn description_block(w: &Words, about: &str) -> String {
+    let mut b = format!(
+        "<rdf:Description rdf:about=\"{}\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
          xmlns:photoshop=\"http://ns.adobe.com/photoshop/1.0/\" \
          xmlns:exif=\"http://ns.adobe.com/exif/1.0/\">",
+        about.replace('"', "&quot;")
     );
     let alt = |name: &str, v: &str| {
         format!(
@@ -141,8 +165,13 @@ fn xmp_coordinate(v: f64, plus: char, minus: char) -> String {
     format!("{},{:.6}{hemisphere}", degrees as u32, (v - degrees) * 60.0)
 }
 
+/// Text as XML content: the five special characters escaped, and the control
+/// characters XML forbids (a Takeout description may hold one) left out.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -211,9 +240,36 @@ pub fn iptc(records: Option<&[u8]>, w: &Words) -> Vec<u8> {
     out
 }
 
-/// The text datasets of record 2 that may hold Latin-1.
+/// The free-text datasets of record 2 (titles, captions, names, places, credits), which
+/// may hold Latin-1; the others (dates, codes, previews) are kept as bytes.
 fn is_text(ds: u8) -> bool {
-    !matches!(ds, 0 | 55 | 60 | 62 | 63)
+    matches!(
+        ds,
+        5 | 12
+            | 15
+            | 20
+            | 22
+            | 25
+            | 26
+            | 27
+            | 40
+            | 65
+            | 80
+            | 85
+            | 90
+            | 92
+            | 95
+            | 100
+            | 101
+            | 103
+            | 105
+            | 110
+            | 115
+            | 116
+            | 118
+            | 120
+            | 122
+    )
 }
 
 fn utf8_declared(records: &[u8]) -> bool {
@@ -297,6 +353,24 @@ mod tests {
             crate::media::parse_xmp(&fresh).title.as_deref(),
             Some("Quai à l'aube & co")
         );
+    }
+
+    #[test]
+    fn the_added_description_shares_the_packets_subject_and_is_valid_xml() {
+        let packet = br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="uuid:faf5bdd5-ba3d-11da-ad31-d33d75182f1b"/></rdf:RDF></x:xmpmeta>"#;
+        let w = Words {
+            description: Some("tab\there\u{b} bell\u{7} <ok>".into()),
+            ..Words::default()
+        };
+        let text = String::from_utf8(xmp(Some(packet), &w)).unwrap();
+        assert_eq!(
+            text.matches(r#"rdf:about="uuid:faf5bdd5-ba3d-11da-ad31-d33d75182f1b""#)
+                .count(),
+            2,
+            "{text}"
+        );
+        assert!(text.contains("tab\there bell &lt;ok&gt;"), "{text}");
+        assert!(!text.contains('\u{b}') && !text.contains('\u{7}'));
     }
 
     #[test]

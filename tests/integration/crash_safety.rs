@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::chevereto::{Fault, Server, ServerConfig};
 use crate::support::fixtures;
-use crate::support::{self, read_jsonl, stderr};
+use crate::support::{self, read_jsonl, stderr, walk};
 
 const ADMIN_KEY: &str = "chv_FAKE_admin_key_for_tests";
 
@@ -267,19 +267,6 @@ fn the_key_never_appears_in_any_output() {
         );
     }
     assert!(outputs.len() > 22, "every command and file was checked");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::fixtures::{Meta, jpeg_with_meta, photo_like_rgb, write_fixture, xmp_packet};
-use crate::support::{self, line_for, run_reported, stderr, write_named_pipeline};
+use crate::support::{self, line_for, run_reported, stderr, walk, write_named_pipeline};
 
 /// A small distinct JPEG whose own metadata says other things than its sidecars.
 fn photo(seed: u32, meta: &Meta) -> Vec<u8> {
@@ -268,19 +268,6 @@ fn lightroom_and_takeout_exports_give_their_words_and_no_sidecar_is_delivered() 
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn the_order_of_trust_in_the_pipeline_file_changes_the_result() {
     let dir = tempfile::tempdir().unwrap();
@@ -346,6 +333,24 @@ fn a_place_that_cannot_hold_a_field_is_named_with_file_line_and_key() {
         e.contains("file_time") && e.contains("sidecar, takeout, embedded, file_name"),
         "{e}"
     );
+    for (order, words) in [
+        (
+            "date: [embedded, embedded]",
+            "`embedded` is named twice in the order of the date",
+        ),
+        ("keywords: []", "the keywords needs at least one place"),
+    ] {
+        let p = write_named_pipeline(
+            dir.path(),
+            &dir.path().join("in"),
+            "",
+            &format!("metadata:\n  precedence:\n    {order}\n"),
+        );
+        let o = support::run(&["check", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = stderr(&o);
+        assert!(e.contains("pipeline.yaml:") && e.contains(words), "{e}");
+    }
 }
 
 /// The summary line's "… read" figure, from a run without `-q`.
@@ -375,6 +380,21 @@ fn a_changed_sidecar_makes_its_photo_read_again_and_nothing_else() {
         "0 B",
         "an unchanged archive is not read again"
     );
+    // Rows from before stamps were kept (NULL) match: an upgrade reads nothing again.
+    let ledger = rusqlite::Connection::open(dir.path().join("ledger.sqlite")).unwrap();
+    assert_eq!(
+        ledger
+            .execute("UPDATE files SET beside = NULL", [])
+            .unwrap(),
+        3
+    );
+    drop(ledger);
+    assert_eq!(
+        bytes_read(&p),
+        "0 B",
+        "a row without a stamp is not a changed file"
+    );
+    assert_eq!(bytes_read(&p), "0 B");
     // Lightroom saves a sidecar: its photo alone is read again, and is not sent twice.
     let side = input.join("DSC_0001.jpg.xmp");
     let text = std::fs::read_to_string(&side)

@@ -5,7 +5,7 @@
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::media::{Origin, Precedence};
+use crate::media::{Field, Origin, Precedence};
 
 /// `metadata.precedence` as written; a field left out keeps its default order.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -51,32 +51,31 @@ impl PrecedenceFile {
 }
 
 fn title<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Origin>>, D::Error> {
-    order(d, "title")
+    order(d, Field::Title)
 }
 fn description<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Origin>>, D::Error> {
-    order(d, "description")
+    order(d, Field::Description)
 }
 fn keywords<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Origin>>, D::Error> {
-    order(d, "keywords")
+    order(d, Field::Keywords)
 }
 fn date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Origin>>, D::Error> {
-    order(d, "date")
+    order(d, Field::Date)
 }
 
-fn name(o: Origin) -> &'static str {
-    match o {
-        Origin::Sidecar => "sidecar",
-        Origin::Takeout => "takeout",
-        Origin::Embedded => "embedded",
-        Origin::FileName => "file_name",
-        Origin::FileTime => "file_time",
-    }
+/// A place as the pipeline file spells it (its serde name).
+fn name(o: Origin) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One field's order, checked against the places that can hold it.
-fn order<'de, D: Deserializer<'de>>(d: D, field: &str) -> Result<Option<Vec<Origin>>, D::Error> {
+fn order<'de, D: Deserializer<'de>>(d: D, field: Field) -> Result<Option<Vec<Origin>>, D::Error> {
     let list = Vec::<Origin>::deserialize(d)?;
-    let allowed = Precedence::allowed(field);
+    let allowed = field.places();
+    let field = field.name();
     let names = || {
         allowed
             .iter()

@@ -99,7 +99,7 @@ impl LedgerReader for PgReader {
                      WHERE NOT EXISTS (SELECT 1 FROM pixpipe.files f
                          JOIN pixpipe.outputs o ON o.source_md5 = f.source_md5 AND o.target = $1
                          WHERE f.path = w.path AND f.size = w.size AND f.mtime_ns = w.mtime
-                           AND f.beside = w.beside
+                           AND (f.beside IS NULL OR f.beside = w.beside)
                            AND o.state IN ('written', 'uploaded', 'already_there'))
                      ON CONFLICT (target, path) DO UPDATE SET worker = EXCLUDED.worker
                      WHERE pixpipe.path_claims.worker = EXCLUDED.worker

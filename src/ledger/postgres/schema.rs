@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS pixpipe.files (
     size BIGINT NOT NULL,
     mtime_ns BIGINT NOT NULL,
     source_md5 TEXT NOT NULL,
-    beside TEXT NOT NULL DEFAULT ''
+    beside TEXT
 );
 CREATE INDEX IF NOT EXISTS files_dir ON pixpipe.files (dir);
 CREATE TABLE IF NOT EXISTS pixpipe.outputs (
@@ -98,9 +98,10 @@ ALTER TABLE pixpipe.outputs DROP COLUMN viewer_url, DROP COLUMN short_url,
 UPDATE pixpipe.meta SET value = '2' WHERE key = 'schema_version';
 ";
 
-/// Version 2 to 3: the sidecars' stamp of each quick-check row; older rows had none.
+/// Version 2 to 3: the sidecars' stamp of each quick-check row; older rows keep NULL,
+/// "not known", which the quick check takes as unchanged.
 const SIDECAR_STAMPS: &str = "
-ALTER TABLE pixpipe.files ADD COLUMN IF NOT EXISTS beside TEXT NOT NULL DEFAULT '';
+ALTER TABLE pixpipe.files ADD COLUMN IF NOT EXISTS beside TEXT;
 UPDATE pixpipe.meta SET value = '3' WHERE key = 'schema_version';
 ";
 

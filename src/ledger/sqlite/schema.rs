@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     source_md5 TEXT NOT NULL,
-    beside TEXT NOT NULL DEFAULT ''
+    beside TEXT
 );
 CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
 CREATE TABLE IF NOT EXISTS outputs (
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS runs (
 /// Version 4 keeps a target's answers (URLs, the host's id and md5) in one JSON column,
 /// `answer`, instead of a column each, so a new target needs no new columns.
 /// Version 5 stamps each quick-check row with its sidecars (`files.beside`); rows of
-/// older versions have none, which is what a file without sidecars has.
+/// older versions have NULL there, "not known", which the quick check takes as unchanged.
 pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
     let version: Option<String> = conn
         .query_row(
@@ -113,7 +113,7 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
     )? > 0;
     if version == Some(4) {
         let add = if has_files {
-            "ALTER TABLE files ADD COLUMN beside TEXT NOT NULL DEFAULT '';"
+            "ALTER TABLE files ADD COLUMN beside TEXT;"
         } else {
             ""
         };

@@ -54,7 +54,11 @@ fn quick_check_and_outputs_round_trip() {
     let known = r.known_in_dir(Path::new("/a"), "t").unwrap();
     let k = &known[&b"/a/b.jpg"[..]];
     assert_eq!((k.size, k.mtime_ns, k.source_md5.as_str()), (10, 5, "m1"));
-    assert_eq!(k.beside, "s1", "the sidecars' stamp is kept with the file");
+    assert_eq!(
+        k.beside.as_deref(),
+        Some("s1"),
+        "the sidecars' stamp is kept with the file"
+    );
     let out = k.output.as_ref().unwrap();
     assert_eq!(out.state, OutputState::Written);
     assert_eq!(out.location.as_deref(), Some("x"));
@@ -329,7 +333,7 @@ fn a_version_4_ledger_keeps_its_quick_check_rows_with_no_sidecars() {
         .known_in_dir(Path::new("/d"), "t")
         .unwrap();
     let k = &known[b"/d/a.jpg".as_slice()];
-    assert_eq!((k.size, k.mtime_ns, k.beside.as_str()), (7, 8, ""));
+    assert_eq!((k.size, k.mtime_ns, k.beside.as_deref()), (7, 8, None));
     let version: String = l
         .writer
         .query_row(

@@ -2,13 +2,15 @@
 //!
 //! A photo's sidecars are found by name alone, so a folder is listed once for all its
 //! photos (never one listing per photo: a Takeout folder holds thousands of JSON
-//! files), and only sidecars that match are ever opened or stat'ed.
+//! files), and only sidecars that match are ever opened or stat'ed. A folder without
+//! any `.xmp` or `.json` keeps nothing but that fact.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use super::takeout;
+use super::takeout::{self, JsonKey, Match};
 use crate::i18n::Localized;
 use crate::media::has_media_extension;
 
@@ -19,17 +21,17 @@ pub struct Folder {
     pub dir: PathBuf,
     /// `*.xmp`, by lower-case name.
     xmps: HashMap<String, OsString>,
-    /// `*.json` other than an album's, by their Takeout key.
-    jsons: HashMap<takeout::JsonKey, OsString>,
-    /// A Takeout album's `metadata.json`.
-    pub album_json: Option<OsString>,
+    /// `*.json`, by their Takeout key.
+    jsons: HashMap<JsonKey, OsString>,
     /// The photos and videos, by lower-case name, with their names as written: to
     /// say whose sidecar a file is.
     media: HashMap<String, String>,
-    /// The same, by lower-case stem (the first name of each stem).
+    /// The same, by lower-case stem (the first name of each stem, in name order).
     media_stems: HashMap<String, String>,
-    /// For each JSON (lower-case name), the photo that uses it.
-    json_owner: HashMap<String, String>,
+    /// For each JSON (lower-case name), the photo that uses it: made on first use.
+    json_owner: OnceLock<HashMap<String, String>>,
+    /// The Takeout album's `metadata.json` (or its translation), found on first use.
+    album: OnceLock<Option<(OsString, String)>>,
 }
 
 /// What a file that is not a photo is, beside the photos of its folder.
@@ -58,7 +60,8 @@ impl Role {
 }
 
 impl Folder {
-    /// Lists `dir`; a folder that cannot be read has no sidecars.
+    /// Lists `dir`; a folder that cannot be read has no sidecars. Only regular files
+    /// (or links to them) count: a pipe named like a sidecar is never opened.
     pub fn read(dir: &Path) -> Folder {
         let mut f = Folder {
             dir: dir.to_path_buf(),
@@ -67,24 +70,22 @@ impl Folder {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return f;
         };
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            f.add(entry.file_name());
+        let mut names: Vec<OsString> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+            .map(|e| e.file_name())
+            .collect();
+        let sidecar = |n: &OsString| {
+            let n = n.to_string_lossy().to_lowercase();
+            n.ends_with(".xmp") || n.ends_with(".json")
+        };
+        if !names.iter().any(sidecar) {
+            return f;
         }
-        if !f.jsons.is_empty() {
-            // The original before its edited copy (the shorter name), the same every run.
-            let mut media: Vec<(&String, &String)> = f.media.iter().collect();
-            media.sort_by_key(|(lower, _)| (lower.len(), lower.as_str()));
-            let mut owners = HashMap::new();
-            for (lower, shown) in media {
-                if let Some(json) = f.takeout_name(lower) {
-                    let json = json.to_string_lossy().to_lowercase();
-                    owners.entry(json).or_insert_with(|| shown.clone());
-                }
-            }
-            f.json_owner = owners;
+        // Name order, so that which photo a shared sidecar names is the same every run.
+        names.sort();
+        for name in names {
+            f.add(name);
         }
         f
     }
@@ -93,10 +94,8 @@ impl Folder {
         let lower = stored.to_string_lossy().to_lowercase();
         if lower.ends_with(".xmp") {
             self.xmps.insert(lower, stored);
-        } else if lower == "metadata.json" {
-            self.album_json = Some(stored);
         } else if lower.ends_with(".json") {
-            self.jsons.insert(takeout::JsonKey::of(&lower), stored);
+            self.jsons.insert(JsonKey::of(&lower), stored);
         } else if has_media_extension(Path::new(&lower)) {
             let shown = stored.to_string_lossy().into_owned();
             if let Some(stem) = Path::new(&lower).file_stem() {
@@ -111,7 +110,7 @@ impl Folder {
 
     /// Whether any file here could be a sidecar (most folders of most archives: no).
     pub fn has_sidecars(&self) -> bool {
-        !self.xmps.is_empty() || !self.jsons.is_empty() || self.album_json.is_some()
+        !self.xmps.is_empty() || !self.jsons.is_empty()
     }
 
     /// The XMP sidecar of the photo named `name`: `name.ext.xmp` (darktable, digiKam),
@@ -127,19 +126,60 @@ impl Folder {
             .or_else(|| self.xmps.get(&format!("{stem}.xmp")))
     }
 
-    /// The Takeout JSON of the photo named `name`, with every naming quirk of Takeout.
-    pub fn takeout_name(&self, name: &str) -> Option<&OsString> {
+    /// The JSON files that may be Takeout's for the photo named `name`, most likely
+    /// first, with how sure each match is.
+    pub fn takeout_names(&self, name: &str) -> Vec<(&OsString, Match)> {
+        if self.jsons.is_empty() {
+            return Vec::new();
+        }
         takeout::candidates(&name.to_lowercase())
             .into_iter()
-            .find_map(|key| self.jsons.get(&key))
+            .filter_map(|(key, m)| Some((self.jsons.get(&key)?, m)))
+            .collect()
+    }
+
+    /// The Takeout album file of this folder and its title: `metadata.json`, or a JSON
+    /// Takeout wrote in another language (`Metadaten.json`, …): one whose photo is not
+    /// here and which holds a title but no date taken.
+    pub fn album(&self) -> Option<&(OsString, String)> {
+        self.album
+            .get_or_init(|| {
+                let owned = self.json_owner();
+                let mut loose: Vec<&OsString> = self
+                    .jsons
+                    .values()
+                    .filter(|n| !owned.contains_key(&n.to_string_lossy().to_lowercase()))
+                    .filter(|n| !takeout::looks_like_takeout(&n.to_string_lossy().to_lowercase()))
+                    .collect();
+                // `metadata.json` first, then the others in name order.
+                loose.sort_by_key(|n| (n.to_string_lossy().to_lowercase() != "metadata.json", *n));
+                loose.into_iter().find_map(|n| {
+                    let bytes = super::read_small(&self.dir.join(n)).ok()?;
+                    Some((n.clone(), takeout::album_title(&bytes)?))
+                })
+            })
+            .as_ref()
+    }
+
+    /// For each JSON, the photo that uses it (the original before its edited copy).
+    fn json_owner(&self) -> &HashMap<String, String> {
+        self.json_owner.get_or_init(|| {
+            let mut media: Vec<(&String, &String)> = self.media.iter().collect();
+            media.sort_by_key(|(lower, _)| (lower.len(), lower.as_str()));
+            let mut owners = HashMap::new();
+            for (lower, shown) in media {
+                if let Some((json, _)) = self.takeout_names(lower).first() {
+                    let json = json.to_string_lossy().to_lowercase();
+                    owners.entry(json).or_insert_with(|| shown.clone());
+                }
+            }
+            owners
+        })
     }
 
     /// What the file named `name` is to the photos here, when it is a sidecar.
     pub fn role(&self, name: &str) -> Option<Role> {
         let lower = name.to_lowercase();
-        if lower == "metadata.json" {
-            return Some(Role::Album);
-        }
         if let Some(photo) = lower.strip_suffix(".xmp") {
             let owner = self
                 .media
@@ -147,12 +187,18 @@ impl Folder {
                 .or_else(|| self.media_stems.get(photo));
             return Some(Role::XmpOf(owner.cloned()));
         }
-        if lower.ends_with(".json") {
-            if let Some(owner) = self.json_owner.get(&lower) {
-                return Some(Role::TakeoutOf(Some(owner.clone())));
-            }
-            return takeout::looks_like_takeout(&lower).then_some(Role::TakeoutOf(None));
+        if !lower.ends_with(".json") {
+            return None;
         }
-        None
+        if let Some(owner) = self.json_owner().get(&lower) {
+            return Some(Role::TakeoutOf(Some(owner.clone())));
+        }
+        if self
+            .album()
+            .is_some_and(|(n, _)| n.to_string_lossy().to_lowercase() == lower)
+        {
+            return Some(Role::Album);
+        }
+        takeout::looks_like_takeout(&lower).then_some(Role::TakeoutOf(None))
     }
 }

@@ -11,9 +11,10 @@ mod takeout;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use folder::{Folder, Role};
+use takeout::{Fit, Match};
 pub use takeout::{Place, Takeout};
 
 use super::xmp::{self, Xmp};
@@ -40,7 +41,14 @@ pub struct Beside {
 /// The sidecar finder of one run: a few folder listings, shared by all threads.
 #[derive(Default)]
 pub struct Sidecars {
-    folders: Mutex<VecDeque<Arc<Folder>>>,
+    /// The folders last used, the most recent last; each listed once, outside the lock.
+    folders: Mutex<VecDeque<Arc<Slot>>>,
+}
+
+/// A folder of the cache, listed by the first thread that needs it.
+struct Slot {
+    dir: PathBuf,
+    folder: OnceLock<Folder>,
 }
 
 impl Sidecars {
@@ -48,40 +56,59 @@ impl Sidecars {
         Sidecars::default()
     }
 
-    /// The listing of `dir`, from the cache or read now.
-    pub fn folder(&self, dir: &Path) -> Arc<Folder> {
-        let mut kept = self.folders.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = kept.iter().find(|f| f.dir == dir) {
-            return Arc::clone(f);
-        }
-        let f = Arc::new(Folder::read(dir));
-        if kept.len() == FOLDERS_KEPT {
-            kept.pop_front();
-        }
-        kept.push_back(Arc::clone(&f));
-        f
+    /// The listing of `dir`, from the cache or read now. A folder left and come back to
+    /// (the walk goes into subfolders between a folder's files) is found again as long
+    /// as fewer than [`FOLDERS_KEPT`] others were used since.
+    fn folder(&self, dir: &Path) -> Arc<Slot> {
+        let slot = {
+            let mut kept = self.folders.lock().unwrap_or_else(|p| p.into_inner());
+            match kept.iter().position(|s| s.dir == dir) {
+                Some(i) => {
+                    let slot = kept.remove(i).expect("a slot found just now");
+                    kept.push_back(Arc::clone(&slot));
+                    slot
+                }
+                None => {
+                    let slot = Arc::new(Slot {
+                        dir: dir.to_path_buf(),
+                        folder: OnceLock::new(),
+                    });
+                    if kept.len() == FOLDERS_KEPT {
+                        kept.pop_front();
+                    }
+                    kept.push_back(Arc::clone(&slot));
+                    slot
+                }
+            }
+        };
+        slot.folder.get_or_init(|| Folder::read(dir));
+        slot
     }
 
-    /// The sidecar files of the photo at `path`, as paths.
+    /// The sidecar files of the photo at `path` (its album's file too), as paths.
     pub fn of(&self, path: &Path) -> Vec<PathBuf> {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Vec::new();
         };
-        let folder = self.folder(dir);
+        let slot = self.folder(dir);
+        let folder = listed(&slot);
         if !folder.has_sidecars() {
             return Vec::new();
         }
         let name = name.to_string_lossy();
-        [folder.xmp_name(&name), folder.takeout_name(&name)]
-            .into_iter()
-            .flatten()
+        let xmp = folder.xmp_name(&name);
+        let json = folder.takeout_names(&name).into_iter().map(|(n, _)| n);
+        let album = folder.album().map(|(n, _)| n);
+        xmp.into_iter()
+            .chain(json)
+            .chain(album)
             .map(|n| dir.join(n))
             .collect()
     }
 
     /// What a change of the sidecars of `path` changes: their names, sizes and times,
     /// hashed; empty when the photo has none. The quick check compares it, so a photo
-    /// whose sidecar was edited is read again.
+    /// whose sidecar (or album title) was edited is read again.
     pub fn stamp(&self, path: &Path) -> String {
         let sidecars = self.of(path);
         if sidecars.is_empty() {
@@ -105,7 +132,8 @@ impl Sidecars {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return beside;
         };
-        let folder = self.folder(dir);
+        let slot = self.folder(dir);
+        let folder = listed(&slot);
         if !folder.has_sidecars() {
             return beside;
         }
@@ -117,20 +145,8 @@ impl Sidecars {
                 Err(e) => beside.warnings.push(unread(&p, &e)),
             }
         }
-        if let Some(j) = folder.takeout_name(&name) {
-            let p = dir.join(j);
-            match read_small(&p).and_then(|b| {
-                takeout::parse(&b, &name).map_err(|e| std::io::Error::other(e.to_string()))
-            }) {
-                Ok(t) => beside.takeout = Some((p, t)),
-                Err(e) => beside.warnings.push(unread(&p, &e)),
-            }
-        }
-        if let Some(a) = &folder.album_json {
-            beside.album = read_small(&dir.join(a))
-                .ok()
-                .and_then(|b| takeout::album_title(&b));
-        }
+        beside.takeout = takeout_of(folder, &name, &mut beside.warnings);
+        beside.album = folder.album().map(|(_, title)| title.clone());
         beside
     }
 
@@ -141,8 +157,49 @@ impl Sidecars {
         if !lower.ends_with(".xmp") && !lower.ends_with(".json") {
             return None;
         }
-        self.folder(path.parent()?).role(&name)
+        let slot = self.folder(path.parent()?);
+        listed(&slot).role(&name)
     }
+}
+
+fn listed(slot: &Slot) -> &Folder {
+    slot.folder.get_or_init(|| Folder::read(&slot.dir))
+}
+
+/// The Takeout JSON of the photo named `name`: the first whose name is the photo's
+/// whole name; else, of those matched by a name cut short, the one whose own title is
+/// the photo's name, else one whose title the photo's (long) name is a cut of.
+fn takeout_of(
+    folder: &Folder,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Option<(PathBuf, Takeout)> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(Fit, PathBuf, Takeout)> = None;
+    for (json, how) in folder.takeout_names(name) {
+        let p = folder.dir.join(json);
+        let parsed = read_small(&p).and_then(|b| {
+            takeout::parse(&b, name).map_err(|e| std::io::Error::other(e.to_string()))
+        });
+        match (parsed, how) {
+            (Ok(t), Match::Whole) => return Some((p, t)),
+            (Err(e), Match::Whole) => {
+                warnings.push(unread(&p, &e));
+                return None;
+            }
+            (Ok(t), Match::Loose) => {
+                let fit = takeout::title_fits(t.named.as_deref(), &lower);
+                if fit == Fit::Yes {
+                    return Some((p, t));
+                }
+                if fit > best.as_ref().map_or(Fit::No, |b| b.0) {
+                    best = Some((fit, p, t));
+                }
+            }
+            (Err(_), Match::Loose) => {}
+        }
+    }
+    best.map(|(_, p, t)| (p, t))
 }
 
 fn unread(path: &Path, e: &std::io::Error) -> String {
@@ -150,9 +207,12 @@ fn unread(path: &Path, e: &std::io::Error) -> String {
     format!("sidecar {name} not used: {e}")
 }
 
-/// A sidecar's bytes, refused when it is too large to be one.
+/// A sidecar's bytes, refused when it is not a regular file or too large to be one.
 fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(MAX_SIDECAR_BYTES + 1)
@@ -223,8 +283,70 @@ mod tests {
             edited.takeout.unwrap().1.description.as_deref(),
             Some("Three")
         );
-        assert!(s.stamp(&d.join("IMG_2.jpg")).len() == 16);
-        assert_eq!(s.stamp(&d.join("IMG_9.jpg")), "");
+        assert_eq!(s.stamp(&d.join("IMG_2.jpg")).len(), 16);
+        assert_ne!(s.stamp(&d.join("IMG_2.jpg")), s.stamp(&d.join("IMG_1.JPG")));
+        std::fs::create_dir(d.join("plain")).unwrap();
+        touch(&d.join("plain"), "IMG_9.jpg", "");
+        assert_eq!(
+            s.stamp(&d.join("plain/IMG_9.jpg")),
+            "",
+            "no sidecars, no stamp"
+        );
+    }
+
+    #[test]
+    fn copies_and_names_cut_short_each_get_their_own_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let long = "holiday_in_the_mountains_with_the_whole_family_day_";
+        let (a, b) = (format!("{long}one.jpg"), format!("{long}two.jpg"));
+        for photo in ["IMG_1.jpg", "IMG_1(1).jpg", &a, &b] {
+            touch(d, photo, "");
+        }
+        let json =
+            |title: &str, d: &str| format!(r#"{{"title": "{title}", "description": "{d}"}}"#);
+        touch(d, "IMG_1.json", &json("IMG_1.jpg", "first"));
+        touch(d, "IMG_1(1).json", &json("IMG_1.jpg", "second"));
+        // Both long names cut to the same 46 characters; Google numbers the second.
+        let cut = &format!("{a}.supplemental-metadata")[..46];
+        touch(d, &format!("{cut}.json"), &json(&a, "one"));
+        touch(d, &format!("{cut}(1).json"), &json(&b, "two"));
+        let s = Sidecars::new();
+        let description = |p: &str| s.read(&d.join(p)).takeout.and_then(|(_, t)| t.description);
+        assert_eq!(description("IMG_1.jpg").as_deref(), Some("first"));
+        assert_eq!(description("IMG_1(1).jpg").as_deref(), Some("second"));
+        assert_eq!(description(&a).as_deref(), Some("one"));
+        assert_eq!(
+            description(&b).as_deref(),
+            Some("two"),
+            "told apart by their titles"
+        );
+    }
+
+    #[test]
+    fn an_album_file_in_another_language_and_a_pipe_named_like_a_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(d, "a.jpg", "");
+        touch(d, "Metadaten.json", r#"{"title": "Sommer in Lyon"}"#);
+        let s = Sidecars::new();
+        assert_eq!(
+            s.read(&d.join("a.jpg")).album.as_deref(),
+            Some("Sommer in Lyon")
+        );
+        assert_eq!(s.role(&d.join("Metadaten.json")), Some(Role::Album));
+        assert_eq!(
+            s.of(&d.join("a.jpg")),
+            vec![d.join("Metadaten.json")],
+            "in the stamp"
+        );
+        let fifo = d.join("a.jpg.xmp");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            // Listed before the pipe existed: a new listing sees it, and never opens it.
+            let b = Sidecars::new().read(&d.join("a.jpg"));
+            assert!(b.xmp.is_none());
+        }
     }
 
     #[test]

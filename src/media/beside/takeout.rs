@@ -60,8 +60,21 @@ const CUT: std::ops::RangeInclusive<usize> = 40..=51;
 
 const SUPPLEMENTAL: &str = ".supplemental-metadata";
 
+/// How many long names cut to the same characters are told apart by their JSON's title.
+const COPIES: u32 = 3;
+
+/// How sure a name match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The photo's whole name (or its original's, for an edited copy): no other photo's.
+    Whole,
+    /// A name cut short, or the old `stem.json`: another photo of the folder may share
+    /// it, so the JSON's own `title` (the photo's name) must agree.
+    Loose,
+}
+
 /// The keys the JSON of the photo named `lower` may have, most likely first.
-pub fn candidates(lower: &str) -> Vec<JsonKey> {
+pub fn candidates(lower: &str) -> Vec<(JsonKey, Match)> {
     let mut names = vec![lower.to_string()];
     if let Some(original) = unedited(lower) {
         names.push(original);
@@ -74,18 +87,23 @@ pub fn candidates(lower: &str) -> Vec<JsonKey> {
         };
         let (base, number) = split_number(stem);
         // The `(n)` moved to the end of the JSON's name, or left where it was.
-        let mut forms = vec![(format!("{base}{ext}"), number)];
+        let mut forms = vec![(format!("{base}{ext}"), base, number)];
         if number.is_some() {
-            forms.push((name.clone(), None));
+            forms.push((name.clone(), stem, None));
         }
-        for (full, number) in forms {
+        for (full, own_stem, number) in forms {
             let long = format!("{full}{SUPPLEMENTAL}");
-            let key = |stem: &str| JsonKey {
-                stem: stem.to_string(),
-                number,
+            let key = |stem: &str, m: Match| {
+                (
+                    JsonKey {
+                        stem: stem.to_string(),
+                        number,
+                    },
+                    m,
+                )
             };
-            out.push(key(&long));
-            out.push(key(&full));
+            out.push(key(&long, Match::Whole));
+            out.push(key(&full, Match::Whole));
             let cuts: Vec<usize> = long
                 .char_indices()
                 .map(|(i, _)| i)
@@ -93,16 +111,64 @@ pub fn candidates(lower: &str) -> Vec<JsonKey> {
                 .filter(|(chars, _)| CUT.contains(chars))
                 .map(|(_, byte)| byte)
                 .collect();
-            out.extend(cuts.iter().rev().map(|&byte| key(&long[..byte])));
-            out.push(JsonKey {
-                stem: base.to_string(),
-                number,
-            });
+            out.extend(
+                cuts.iter()
+                    .rev()
+                    .map(|&byte| key(&long[..byte], Match::Loose)),
+            );
+            // Two long names cut to the same characters: Takeout numbers the later
+            // JSONs `(1)`, `(2)`…; their titles tell which is whose.
+            if number.is_none() {
+                for n in 1..=COPIES {
+                    out.extend(cuts.iter().rev().map(|&byte| {
+                        let stem = long[..byte].to_string();
+                        (
+                            JsonKey {
+                                stem,
+                                number: Some(n),
+                            },
+                            Match::Loose,
+                        )
+                    }));
+                }
+            }
+            out.push(key(own_stem, Match::Loose));
         }
     }
     let mut seen = std::collections::HashSet::new();
-    out.retain(|k| seen.insert(k.clone()));
+    out.retain(|(k, _)| seen.insert(k.clone()));
     out
+}
+
+/// How well a JSON's `title` (the name Google Photos knew the photo by) fits the photo
+/// named `lower`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fit {
+    No,
+    /// The whole name of which the file's, a long one, may be a cut.
+    Cut,
+    /// The same name, its original's (an edited copy), the name without its `(n)`, or
+    /// a title that is no file name and says nothing against it.
+    Yes,
+}
+
+pub fn title_fits(title: Option<&str>, lower: &str) -> Fit {
+    let Some(title) = title.map(str::to_lowercase) else {
+        return Fit::Yes;
+    };
+    if !crate::media::has_media_extension(std::path::Path::new(&title)) {
+        return Fit::Yes;
+    }
+    let original = unedited(lower).unwrap_or_else(|| lower.to_string());
+    let (stem, ext) = original.rsplit_once('.').unwrap_or((&original, ""));
+    let unnumbered = format!("{}.{ext}", split_number(stem).0);
+    if title == lower || title == original || title == unnumbered {
+        Fit::Yes
+    } else if stem.chars().count() >= 30 && title.starts_with(stem) {
+        Fit::Cut
+    } else {
+        Fit::No
+    }
 }
 
 /// `img_1-edited.jpg` → `img_1.jpg`.
@@ -135,6 +201,8 @@ pub struct Place {
 /// What a Takeout JSON says of its photo.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Takeout {
+    /// The `title` as written: the name Google Photos knew the photo by, most often.
+    pub named: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub taken: Option<DateTaken>,
@@ -154,9 +222,10 @@ pub fn parse(bytes: &[u8], photo: &str) -> Result<Takeout, NotTakeout> {
         return Err(NotTakeout("not an object".into()));
     }
     let text = |k: &str| meaningful(v.get(k).and_then(Value::as_str).map(str::to_string));
-    let title = text("title").filter(|t| !is_file_name(t, photo));
+    let named = text("title");
     Ok(Takeout {
-        title,
+        title: named.clone().filter(|t| !is_file_name(t, photo)),
+        named,
         description: text("description"),
         // `creationTime` is when the photo reached Google, not when it was taken.
         taken: v.get("photoTakenTime").and_then(timestamp),
@@ -205,9 +274,13 @@ fn place(v: &Value) -> Option<Place> {
     })
 }
 
-/// The title of a Takeout album folder, from its `metadata.json`.
+/// The title of a Takeout album folder, from its `metadata.json`; a JSON with a date
+/// taken is a photo's, not an album's.
 pub fn album_title(bytes: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(bytes).ok()?;
+    if v.get("photoTakenTime").is_some() {
+        return None;
+    }
     let title = v
         .get("title")
         .or_else(|| v.get("albumData").and_then(|a| a.get("title")))?;
@@ -219,7 +292,10 @@ mod tests {
     use super::*;
 
     fn finds(photo: &str, json: &str) -> bool {
-        candidates(&photo.to_lowercase()).contains(&JsonKey::of(&json.to_lowercase()))
+        let key = JsonKey::of(&json.to_lowercase());
+        candidates(&photo.to_lowercase())
+            .iter()
+            .any(|(k, _)| *k == key)
     }
 
     #[test]
@@ -253,6 +329,37 @@ mod tests {
         assert!(!finds("IMG_1234.jpg", "IMG_1235.jpg.json"));
         assert!(!finds("IMG_1234.jpg", "IMG_1234.jpg(1).json"));
         assert!(!finds("IMG_1234(1).jpg", "IMG_1234.jpg.json"));
+        assert!(
+            !finds("IMG_1234(1).jpg", "IMG_1234.json"),
+            "the old style of the original"
+        );
+        assert!(finds("IMG_1234(1).jpg", "IMG_1234(1).json"));
+    }
+
+    #[test]
+    fn a_loose_match_must_agree_with_the_jsons_title() {
+        let long = "pxl_20230704_153012345.night.portrait-01.cover";
+        let fit = |t: &str, p: &str| title_fits(Some(t), p);
+        assert_eq!(
+            fit(&format!("{long}.jpg"), &format!("{long}.jpg")),
+            Fit::Yes
+        );
+        assert_eq!(
+            fit(&format!("{long}~2.jpg"), &format!("{long}.jpg")),
+            Fit::Cut
+        );
+        assert_eq!(fit("IMG_1.jpg", "img_1(1).jpg"), Fit::Yes);
+        assert_eq!(fit("IMG_1.jpg", "img_1-edited.jpg"), Fit::Yes);
+        assert_eq!(fit("Lake at night", "img_1.jpg"), Fit::Yes);
+        assert_eq!(title_fits(None, "img_1.jpg"), Fit::Yes);
+        assert_eq!(fit("IMG_2.jpg", "img_1.jpg"), Fit::No);
+        assert_eq!(fit("IMG_10.jpg", "img_1.jpg"), Fit::No);
+        // Google cut the file's name, not the title.
+        let whole = "holiday_in_the_mountains_with_the_family_day_one.jpg";
+        assert_eq!(
+            fit(whole, "holiday_in_the_mountains_with_the_f.jpg"),
+            Fit::Cut
+        );
     }
 
     #[test]

@@ -205,10 +205,14 @@ pub fn encode(
 /// A segment holds at most this many bytes after its length.
 const SEGMENT_MAX: usize = 65533;
 
+/// The largest XMP packet one APP1 segment holds (after its namespace header).
+pub const XMP_MAX: usize = SEGMENT_MAX - XMP_HEADER.len();
+const XMP_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
 /// The APP1 payload of an XMP packet; a packet too large for one segment is left out
 /// (ExtendedXMP, which splits it, is not written) and said in the notes.
 fn xmp_segment(packet: &[u8], notes: &mut Vec<String>) -> Option<Vec<u8>> {
-    let payload = [b"http://ns.adobe.com/xap/1.0/\0".as_slice(), packet].concat();
+    let payload = [XMP_HEADER, packet].concat();
     one_segment(payload, "XMP", packet.len(), notes)
 }
 

@@ -106,3 +106,17 @@ pub fn write_photos(dir: &Path, n: u32, w: u32, h: u32) {
         .expect("write photo");
     }
 }
+
+/// Every file under `dir`, in no particular order.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read folder") {
+        let p = e.expect("folder entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
