@@ -11,6 +11,11 @@ use crate::support::{self, read_jsonl, stderr};
 
 /// A Lightroom-like JPEG: title and GPS in XMP, keywords in IPTC, GPS and a camera in EXIF.
 fn captioned_jpeg() -> Vec<u8> {
+    with_xmp(XMP.as_bytes())
+}
+
+/// The same JPEG with the XMP packet given, as bytes.
+fn with_xmp(packet: &[u8]) -> Vec<u8> {
     let meta = Meta {
         make: Some("FUJIFILM".into()),
         orientation: Some(6),
@@ -19,15 +24,20 @@ fn captioned_jpeg() -> Vec<u8> {
         iptc_keywords: vec![b"harbour".to_vec(), b"boats".to_vec()],
         ..Meta::default()
     };
-    let xmp = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6" exif:GPSLatitude="48,51.396N" exif:GPSLongitude="2,21.132E"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Harbour at dawn</rdf:li></rdf:Alt></dc:title><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© A. Photographer</rdf:li></rdf:Alt></dc:rights></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
     let mut segments = meta_segments(&meta);
-    segments.insert(1, (0xE1, [XMP_APP1_HEADER, xmp.as_bytes()].concat()));
+    segments.insert(1, (0xE1, [XMP_APP1_HEADER, packet].concat()));
     insert_after_soi(&jpeg_rgb(96, 64, &photo_like_rgb(96, 64, 5)), &segments)
 }
 
+const XMP: &str = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6" exif:GPSLatitude="48,51.396N" exif:GPSLongitude="2,21.132E"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Harbour at dawn</rdf:li></rdf:Alt></dc:title><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© A. Photographer</rdf:li></rdf:Alt></dc:rights></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
+
 fn run(dir: &Path, out: &str, encode: &str) -> Vec<u8> {
-    let input = dir.join("in");
-    fixtures::write_fixture(&input, "a.jpg", &captioned_jpeg());
+    run_on(dir, out, encode, &captioned_jpeg())
+}
+
+fn run_on(dir: &Path, out: &str, encode: &str, jpeg: &[u8]) -> Vec<u8> {
+    let input = dir.join(format!("in-{out}"));
+    fixtures::write_fixture(&input, "a.jpg", jpeg);
     let yaml = format!(
         "version: 1\ninput:\n  paths: [\"{}\"]\nresize:\n  width: 48\nencode:\n{encode}ledger:\n  path: \"{}\"\ntarget:\n  dir:\n    path: \"{}\"\n",
         input.display(),
@@ -114,4 +124,54 @@ fn strip_metadata_delivers_pixels_only() {
         );
     }
     assert!(!contains(&bytes, b"harbour") && !contains(&bytes, b"Harbour"));
+}
+
+/// The XMP of an output, as text.
+fn output_xmp(jpeg: &[u8]) -> String {
+    segments(jpeg)
+        .iter()
+        .find(|(m, p)| *m == 0xE1 && p.starts_with(XMP_APP1_HEADER))
+        .map(|(_, p)| String::from_utf8(p[XMP_APP1_HEADER.len()..].to_vec()).expect("UTF-8"))
+        .expect("XMP kept")
+}
+
+#[test]
+fn a_utf16_packet_is_kept_as_utf8_and_sanitised_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    for (out, utf16) in [
+        (
+            "be",
+            XMP.encode_utf16()
+                .flat_map(u16::to_be_bytes)
+                .collect::<Vec<u8>>(),
+        ),
+        (
+            "le",
+            XMP.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        ),
+    ] {
+        let packet = [
+            if out == "be" {
+                &[0xFE, 0xFF][..]
+            } else {
+                &[0xFF, 0xFE][..]
+            },
+            &utf16,
+        ]
+        .concat();
+        let xmp = output_xmp(&run_on(
+            dir.path(),
+            out,
+            "  quality: 80\n",
+            &with_xmp(&packet),
+        ));
+        assert!(
+            xmp.contains("Harbour at dawn") && xmp.contains("© A. Photographer"),
+            "{xmp}"
+        );
+        assert!(
+            !xmp.contains("GPS") && !xmp.contains("Orientation"),
+            "{xmp}"
+        );
+    }
 }
