@@ -15,6 +15,12 @@ use std::process::{Command, Output};
 pub fn pixpipe() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pixpipe"));
     c.env_remove("CHEVERETO_API_KEY");
+    // A pipeline without `ledger.path` uses the data folder's ledger: one of the tests'
+    // own, never this machine user's.
+    c.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join(format!("pixpipe-tests-{}", std::process::id())),
+    );
     // English whatever this machine's locale: tests that want another language say so.
     for var in ["PIXPIPE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"] {
         c.env_remove(var);
