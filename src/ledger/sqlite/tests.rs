@@ -5,19 +5,30 @@ use std::ops::ControlFlow;
 use super::*;
 use crate::ledger::{History, OutputState};
 
+/// A ledger file of an older version, made by `sql`.
+fn old_ledger(dir: &Path, name: &str, sql: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.sqlite"));
+    Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+    path
+}
+
+fn schema_version(l: &SqliteLedger) -> String {
+    l.writer
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get("value"),
+        )
+        .unwrap()
+}
+
 #[test]
 fn a_version_1_ledger_is_migrated() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.sqlite");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    let path = old_ledger(dir.path(), "old", "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          INSERT INTO meta VALUES ('schema_version', '1');
          CREATE TABLE files (path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, source_md5 TEXT NOT NULL);
-         INSERT INTO files VALUES (x'2f61', 1, 1, 'm');",
-    )
-    .unwrap();
-    drop(conn);
+         INSERT INTO files VALUES (x'2f61', 1, 1, 'm');",);
     let mut l = SqliteLedger::open(&path).unwrap();
     let f = FileRow {
         path: "/d/x.jpg".into(),
@@ -86,10 +97,7 @@ fn quick_check_and_outputs_round_trip() {
 #[test]
 fn a_version_2_ledger_speaks_the_report_words_after_migration() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v2.sqlite");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    let path = old_ledger(dir.path(), "v2", "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          INSERT INTO meta VALUES ('schema_version', '2');
          CREATE TABLE outputs (id INTEGER PRIMARY KEY, target TEXT NOT NULL, source_md5 TEXT NOT NULL,
             state TEXT NOT NULL, source_path TEXT, output_md5 TEXT, location TEXT, viewer_url TEXT,
@@ -97,10 +105,7 @@ fn a_version_2_ledger_speaks_the_report_words_after_migration() {
             width INTEGER, height INTEGER, title TEXT, run_id INTEGER, at TEXT NOT NULL);
          INSERT INTO outputs (target, source_md5, state, at) VALUES
             ('dir:/o', 'a', 'done', 't'), ('chevereto:h', 'b', 'done', 't'),
-            ('chevereto:h', 'c', 'host_duplicate', 't'), ('chevereto:h', 'd', 'pending', 't');",
-    )
-    .unwrap();
-    drop(conn);
+            ('chevereto:h', 'c', 'host_duplicate', 't'), ('chevereto:h', 'd', 'pending', 't');",);
     let l = SqliteLedger::open(&path).unwrap();
     let mut states = Vec::new();
     l.outputs(None, &mut |r| {
@@ -208,10 +213,7 @@ fn an_unknown_state_is_an_error_not_pending() {
 #[test]
 fn a_version_3_ledger_keeps_the_hosts_answers_in_one_column() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v3.sqlite");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    let path = old_ledger(dir.path(), "v3", "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          INSERT INTO meta VALUES ('schema_version', '3');
          CREATE TABLE outputs (id INTEGER PRIMARY KEY, target TEXT NOT NULL, source_md5 TEXT NOT NULL,
             state TEXT NOT NULL, source_path TEXT, output_md5 TEXT, location TEXT, viewer_url TEXT,
@@ -225,10 +227,7 @@ fn a_version_3_ledger_keeps_the_hosts_answers_in_one_column() {
             ('chevereto:h', 'b', 'uploaded', '/in/b.jpg', 'https://h/i/b.jpg', 'https://h/image/b',
              NULL, NULL, 'Bb2', NULL, NULL, NULL, NULL, NULL, 't2'),
             ('dir:/o', 'c', 'written', '/in/c.jpg', '/o/c.jpg', NULL, NULL, NULL, NULL, NULL,
-             5, NULL, NULL, NULL, 't3');",
-    )
-    .unwrap();
-    drop(conn);
+             5, NULL, NULL, NULL, 't3');",);
     let l = SqliteLedger::open(&path).unwrap();
     let mut rows = Vec::new();
     l.outputs(None, &mut |r| {
@@ -274,14 +273,7 @@ fn a_version_3_ledger_keeps_the_hosts_answers_in_one_column() {
     ] {
         assert!(!names.contains(&old.to_string()), "{old} in {names:?}");
     }
-    let version: String = l
-        .writer
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get("value"),
-        )
-        .unwrap();
+    let version = schema_version(&l);
     assert_eq!(version, SCHEMA_VERSION.to_string());
     drop(l);
     // Opened again, nothing more is migrated.
@@ -315,17 +307,15 @@ fn answers_round_trip_and_a_failure_keeps_none() {
 #[test]
 fn a_version_4_ledger_keeps_its_quick_check_rows_with_no_sidecars() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v4.sqlite");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
+    let path = old_ledger(
+        dir.path(),
+        "v4",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          INSERT INTO meta VALUES ('schema_version', '4');
          CREATE TABLE files (path BLOB PRIMARY KEY, dir BLOB NOT NULL, size INTEGER NOT NULL,
             mtime_ns INTEGER NOT NULL, source_md5 TEXT NOT NULL);
          INSERT INTO files VALUES (x'2f642f612e6a7067', x'2f64', 7, 8, 'm');",
-    )
-    .unwrap();
-    drop(conn);
+    );
     let l = SqliteLedger::open(&path).unwrap();
     let known = l
         .reader()
@@ -334,14 +324,7 @@ fn a_version_4_ledger_keeps_its_quick_check_rows_with_no_sidecars() {
         .unwrap();
     let k = &known[b"/d/a.jpg".as_slice()];
     assert_eq!((k.size, k.mtime_ns, k.beside.as_deref()), (7, 8, None));
-    let version: String = l
-        .writer
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get("value"),
-        )
-        .unwrap();
+    let version = schema_version(&l);
     assert_eq!(version, "5");
     drop(l);
     assert!(
