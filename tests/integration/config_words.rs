@@ -246,9 +246,20 @@ fn durations_in_units_or_seconds() {
 #[test]
 fn a_duration_limit_applies_to_a_run() {
     // 1ms per file, written as a duration: photos are left behind, naming the key and the time.
+    // Photos large enough that each takes far longer than the run takes to look (it looks
+    // after each file and every 200 ms), even on a machine busy with other tests.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    support::write_photos(&input, 4, 1200, 800);
+    support::write_photos(&input, 1, 1200, 800);
+    let photo = std::fs::read(input.join("p000.jpg")).unwrap();
+    for i in 1..12u8 {
+        // The same pixels in distinct files: a byte after the image's end.
+        std::fs::write(
+            input.join(format!("p{i:03}.jpg")),
+            [&photo[..], &[i]].concat(),
+        )
+        .unwrap();
+    }
     let p = support::write_pipeline(dir.path(), &input, "limits:\n  file_seconds: 1ms\n");
     let report = dir.path().join("r.jsonl");
     let out = run(&[
