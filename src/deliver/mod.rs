@@ -48,6 +48,8 @@ pub struct Ready {
     pub date_taken: Option<String>,
     /// Where the title, description, keywords and date came from.
     pub sources: crate::media::Sources,
+    /// The title of the Takeout album the photo is in.
+    pub album: Option<String>,
     /// The rendered output name, for a target that names its outputs.
     pub name: Option<String>,
     /// The name to send to a host: the source's stem with the output's extension.

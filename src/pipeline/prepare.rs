@@ -238,6 +238,7 @@ fn ready(stage: &Stage, source: FileRow, probe: Probe, output: Output) -> Ready 
         tags,
         date_taken: probe.meta.date_taken.map(|d| d.iso8601()),
         sources,
+        album: probe.meta.album.clone(),
         name,
         upload_name: format!("{stem}.{}", output.format.extension()),
         rel_dir,

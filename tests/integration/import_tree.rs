@@ -177,3 +177,31 @@ fn users_layout_puts_the_albums_under_the_user_and_asks_for_one() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_takeout_albums_own_title_names_its_album_in_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    // Takeout makes the title "Trip: Paris" a safe folder name.
+    let album = input.join("Trip_ Paris");
+    support::write_photos(&album, 1, 40, 30);
+    std::fs::write(album.join("metadata.json"), r#"{"title": "Trip: Paris"}"#).unwrap();
+    let out = support::run(&[
+        "run",
+        "-q",
+        pipeline(dir.path(), &input, "").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tree = dir.path().join("tree");
+    assert_eq!(
+        json(&tree.join("Trip_ Paris/metadata.json"))["albumData"]["title"],
+        "Trip: Paris"
+    );
+    assert!(
+        !files(&tree)
+            .iter()
+            .any(|f| f.ends_with("metadata.json") && f.contains("p000")),
+        "the album file is not delivered as a photo: {:?}",
+        files(&tree)
+    );
+}

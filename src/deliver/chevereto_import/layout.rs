@@ -35,8 +35,10 @@ impl Folder {
     }
 }
 
-/// The folders a photo from input folder `rel_dir` goes under.
-pub fn folders(plan: &ImportPlan, rel_dir: Option<&Path>) -> Vec<Folder> {
+/// The folders a photo from input folder `rel_dir` goes under. The album its own folder
+/// makes takes the title the photo's metadata gives it (a Takeout album's, which
+/// Takeout's folder name can only approximate), when there is one.
+pub fn folders(plan: &ImportPlan, rel_dir: Option<&Path>, album: Option<&str>) -> Vec<Folder> {
     let albums = plan.layout != ImportLayout::Plain;
     let mut out = Vec::new();
     if let (ImportLayout::Users, Some(user)) = (plan.layout, &plan.user) {
@@ -50,6 +52,11 @@ pub fn folders(plan: &ImportPlan, rel_dir: Option<&Path>) -> Vec<Folder> {
         if !written.is_empty() && written != "." {
             out.push(Folder::new(&written, albums));
         }
+    }
+    if let (Some(title), Some(own)) = (album, out.last_mut())
+        && rel_dir.is_some_and(|d| d.components().next().is_some())
+    {
+        own.title = title.to_string();
     }
     out
 }
@@ -119,19 +126,29 @@ mod tests {
         let rel = Some(Path::new("2019/港口: 日出"));
         let p = plan(ImportLayout::Albums, None, None);
         assert_eq!(
-            names(&folders(&p, rel)),
+            names(&folders(&p, rel, None)),
             [("2019", "2019", true), ("港口_ 日出", "港口: 日出", true)]
         );
+        // A Takeout album's own title names the album; the folder keeps its name.
+        assert_eq!(
+            names(&folders(
+                &p,
+                Some(Path::new("Trip_ Paris")),
+                Some("Trip: Paris")
+            )),
+            [("Trip_ Paris", "Trip: Paris", true)]
+        );
+        assert!(folders(&p, None, Some("Trip: Paris")).is_empty());
         let p = plan(ImportLayout::Users, Some("ann"), Some("Trips"));
-        let f = folders(&p, rel);
+        let f = folders(&p, rel, None);
         assert_eq!(
             names(&f)[..2],
             [("ann", "ann", false), ("Trips", "Trips", true)]
         );
         assert_eq!(file_path(&f, "a.jpg"), "ann/Trips/2019/港口_ 日出/a.jpg");
         let p = plan(ImportLayout::Plain, None, None);
-        assert!(folders(&p, rel).iter().all(|f| !f.album));
-        assert!(folders(&p, None).is_empty());
+        assert!(folders(&p, rel, None).iter().all(|f| !f.album));
+        assert!(folders(&p, None, None).is_empty());
         assert_eq!(file_path(&[], "../a.jpg"), "a.jpg");
     }
 

@@ -87,7 +87,7 @@ impl ImportTarget {
         let Some(tree) = guard.as_mut() else {
             return Delivery::NotSent(Localized::new("msg-reason-dry-run-send", &[])).into();
         };
-        let folders = layout::folders(&self.plan, r.rel_dir.as_deref());
+        let folders = layout::folders(&self.plan, r.rel_dir.as_deref(), r.album.as_deref());
         let file = names::readable(&r.upload_name, r.date_taken.as_deref(), &r.output.md5);
         let rel = layout::file_path(&folders, &file);
         let json = layout::image_json(&self.plan, r);
