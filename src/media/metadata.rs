@@ -35,7 +35,27 @@ pub enum Source {
     FileMtime,
 }
 
+/// A value's name as the report and the pipeline file spell it (its serde name).
+fn spelt<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Origin {
+    /// As the pipeline file spells it: `file_name`.
+    pub fn name(self) -> String {
+        spelt(self)
+    }
+}
+
 impl Source {
+    /// As the report spells it: `xmp_sidecar`.
+    pub fn name(self) -> String {
+        spelt(self)
+    }
+
     /// The kind of place the value came from, as `metadata.precedence` names them.
     pub fn origin(self) -> Origin {
         match self {
@@ -467,9 +487,12 @@ pub struct Iptc {
     pub keywords: Vec<String>,
 }
 
-/// Reads IPTC-IIM records; the text is UTF-8 when declared or valid, else Latin-1.
-pub fn parse_iptc(b: &[u8]) -> Iptc {
-    let mut raw: Vec<(u8, u8, &[u8])> = Vec::new();
+/// One IPTC-IIM dataset: record, dataset number, value.
+pub type Dataset<'a> = (u8, u8, &'a [u8]);
+
+/// The datasets of IIM records, up to the first that does not parse.
+pub fn iim_datasets(b: &[u8]) -> Vec<Dataset<'_>> {
+    let mut raw = Vec::new();
     let mut pos = 0;
     while pos + 5 <= b.len() && b[pos] == 0x1C {
         let (rec, ds) = (b[pos + 1], b[pos + 2]);
@@ -483,9 +506,20 @@ pub fn parse_iptc(b: &[u8]) -> Iptc {
         raw.push((rec, ds, data));
         pos += 5 + len;
     }
-    let utf8_declared = raw
+    raw
+}
+
+/// Whether the records declare their text UTF-8 (dataset 1:90, `ESC % G`).
+pub fn iim_utf8_declared(datasets: &[Dataset<'_>]) -> bool {
+    datasets
         .iter()
-        .any(|(r, d, v)| *r == 1 && *d == 90 && v.starts_with(b"\x1b%G"));
+        .any(|(r, d, v)| *r == 1 && *d == 90 && v.starts_with(b"\x1b%G"))
+}
+
+/// Reads IPTC-IIM records; the text is UTF-8 when declared or valid, else Latin-1.
+pub fn parse_iptc(b: &[u8]) -> Iptc {
+    let raw = iim_datasets(b);
+    let utf8_declared = iim_utf8_declared(&raw);
     let text = |v: &[u8]| -> String {
         if utf8_declared {
             String::from_utf8_lossy(v).into_owned()

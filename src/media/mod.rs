@@ -28,8 +28,8 @@ pub use family::{Codec, Handling, has_media_extension, recognise};
 pub use format::MediaFormat;
 pub use hash::md5_hex;
 pub use metadata::{
-    DateTaken, Origin, PhotoMeta, Source, Sources, bytes_to_text, parse_iptc, read_exif,
-    title_from_stem,
+    DateTaken, Origin, PhotoMeta, Source, Sources, bytes_to_text, iim_datasets, iim_utf8_declared,
+    parse_iptc, read_exif, title_from_stem,
 };
 pub use precedence::{Field, Precedence};
 pub use probe::{Probe, ProbeError, probe_bytes, probe_file};

@@ -264,7 +264,5 @@ pub fn to_text(i: &Inspection) -> String {
 }
 
 fn source_name(s: Option<Source>) -> String {
-    s.and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    s.map(Source::name).unwrap_or_default()
 }

@@ -3,7 +3,7 @@
 //! and anyone who downloads it, carries them. Values the photo already held are left
 //! byte for byte as they were; only the fields that came from beside are replaced.
 
-use crate::media::{DateTaken, Origin, PhotoMeta, Source};
+use crate::media::{DateTaken, Origin, PhotoMeta, Source, iim_datasets, iim_utf8_declared};
 
 /// The fields of an output that came from beside the photo.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -193,7 +193,9 @@ pub fn iptc(records: Option<&[u8]>, w: &Words) -> Vec<u8> {
     };
     let mut envelope = Vec::new();
     let mut application = Vec::new();
-    for (rec, ds, value) in iim_datasets(records.unwrap_or_default()) {
+    let datasets = iim_datasets(records.unwrap_or_default());
+    let was_utf8 = iim_utf8_declared(&datasets);
+    for (rec, ds, value) in datasets {
         match rec {
             1 if ds == 90 => {}
             1 => envelope.push((rec, ds, value.to_vec())),
@@ -202,7 +204,7 @@ pub fn iptc(records: Option<&[u8]>, w: &Words) -> Vec<u8> {
         }
     }
     // The old text is re-declared as UTF-8 below: text it held in Latin-1 is converted.
-    if !records.is_some_and(utf8_declared) {
+    if !was_utf8 {
         for (rec, ds, value) in &mut application {
             if *rec == 2 && is_text(*ds) {
                 *value = crate::media::bytes_to_text(value).into_bytes();
@@ -272,12 +274,6 @@ fn is_text(ds: u8) -> bool {
     )
 }
 
-fn utf8_declared(records: &[u8]) -> bool {
-    iim_datasets(records)
-        .iter()
-        .any(|(r, d, v)| *r == 1 && *d == 90 && v.starts_with(b"\x1b%G"))
-}
-
 /// At most 32767 bytes (the standard length field), cut at a character boundary.
 fn cap(v: &[u8]) -> &[u8] {
     const MAX: usize = 0x7FFF;
@@ -289,24 +285,6 @@ fn cap(v: &[u8]) -> &[u8] {
         end -= 1;
     }
     &v[..end]
-}
-
-/// The datasets of IIM records, up to the first that does not parse.
-fn iim_datasets(b: &[u8]) -> Vec<(u8, u8, &[u8])> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos + 5 <= b.len() && b[pos] == 0x1C {
-        let len = u16::from_be_bytes([b[pos + 3], b[pos + 4]]) as usize;
-        if len & 0x8000 != 0 {
-            break;
-        }
-        let Some(v) = b.get(pos + 5..pos + 5 + len) else {
-            break;
-        };
-        out.push((b[pos + 1], b[pos + 2], v));
-        pos += 5 + len;
-    }
-    out
 }
 
 #[cfg(test)]

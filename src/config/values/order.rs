@@ -63,14 +63,6 @@ fn date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Origin>>, D::Error
     order(d, Field::Date)
 }
 
-/// A place as the pipeline file spells it (its serde name).
-fn name(o: Origin) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// One field's order, checked against the places that can hold it.
 fn order<'de, D: Deserializer<'de>>(d: D, field: Field) -> Result<Option<Vec<Origin>>, D::Error> {
     let list = Vec::<Origin>::deserialize(d)?;
@@ -79,7 +71,7 @@ fn order<'de, D: Deserializer<'de>>(d: D, field: Field) -> Result<Option<Vec<Ori
     let names = || {
         allowed
             .iter()
-            .map(|o| name(*o))
+            .map(|o| o.name())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -93,14 +85,14 @@ fn order<'de, D: Deserializer<'de>>(d: D, field: Field) -> Result<Option<Vec<Ori
         if !allowed.contains(o) {
             return Err(de::Error::custom(format!(
                 "`{}` never holds a {field}; the {field} may come from {}",
-                name(*o),
+                o.name(),
                 names()
             )));
         }
         if list[..i].contains(o) {
             return Err(de::Error::custom(format!(
                 "`{}` is named twice in the order of the {field}",
-                name(*o)
+                o.name()
             )));
         }
     }

@@ -72,11 +72,7 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
         )?;
         version = Some(2);
     }
-    let has_outputs = conn.query_row(
-        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outputs'",
-        [],
-        |r| r.get::<_, i64>("n"),
-    )? > 0;
+    let has_outputs = has_table(conn, "outputs")?;
     if version == Some(2) && !has_outputs {
         conn.execute(
             "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
@@ -106,11 +102,7 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
         conn.execute_batch(ANSWERS_INTO_ONE_COLUMN)?;
         version = Some(4);
     }
-    let has_files = conn.query_row(
-        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'files'",
-        [],
-        |r| r.get::<_, i64>("n"),
-    )? > 0;
+    let has_files = has_table(conn, "files")?;
     if version == Some(4) {
         let add = if has_files {
             "ALTER TABLE files ADD COLUMN beside TEXT;"
@@ -122,6 +114,15 @@ pub fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
         ))?;
     }
     Ok(())
+}
+
+fn has_table(conn: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>("n"),
+    )
+    .map(|n| n > 0)
 }
 
 /// Version 3 to 4: the host's answers, each from its own column into one JSON object

@@ -56,32 +56,24 @@ impl Sidecars {
         Sidecars::default()
     }
 
-    /// The listing of `dir`, from the cache or read now. A folder left and come back to
-    /// (the walk goes into subfolders between a folder's files) is found again as long
-    /// as fewer than [`FOLDERS_KEPT`] others were used since.
+    /// The cache's place for `dir`, listed on first use (see [`Slot::listed`]). A folder
+    /// left and come back to (the walk goes into subfolders between a folder's files) is
+    /// found again as long as fewer than [`FOLDERS_KEPT`] others were used since.
     fn folder(&self, dir: &Path) -> Arc<Slot> {
-        let slot = {
-            let mut kept = self.folders.lock().unwrap_or_else(|p| p.into_inner());
-            match kept.iter().position(|s| s.dir == dir) {
-                Some(i) => {
-                    let slot = kept.remove(i).expect("a slot found just now");
-                    kept.push_back(Arc::clone(&slot));
-                    slot
+        let mut kept = self.folders.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = match kept.iter().position(|s| s.dir == dir) {
+            Some(i) => kept.remove(i).expect("a slot found just now"),
+            None => {
+                if kept.len() == FOLDERS_KEPT {
+                    kept.pop_front();
                 }
-                None => {
-                    let slot = Arc::new(Slot {
-                        dir: dir.to_path_buf(),
-                        folder: OnceLock::new(),
-                    });
-                    if kept.len() == FOLDERS_KEPT {
-                        kept.pop_front();
-                    }
-                    kept.push_back(Arc::clone(&slot));
-                    slot
-                }
+                Arc::new(Slot {
+                    dir: dir.to_path_buf(),
+                    folder: OnceLock::new(),
+                })
             }
         };
-        slot.folder.get_or_init(|| Folder::read(dir));
+        kept.push_back(Arc::clone(&slot));
         slot
     }
 
@@ -91,7 +83,7 @@ impl Sidecars {
             return Vec::new();
         };
         let slot = self.folder(dir);
-        let folder = listed(&slot);
+        let folder = slot.listed();
         if !folder.has_sidecars() {
             return Vec::new();
         }
@@ -133,7 +125,7 @@ impl Sidecars {
             return beside;
         };
         let slot = self.folder(dir);
-        let folder = listed(&slot);
+        let folder = slot.listed();
         if !folder.has_sidecars() {
             return beside;
         }
@@ -158,12 +150,15 @@ impl Sidecars {
             return None;
         }
         let slot = self.folder(path.parent()?);
-        listed(&slot).role(&name)
+        slot.listed().role(&name)
     }
 }
 
-fn listed(slot: &Slot) -> &Folder {
-    slot.folder.get_or_init(|| Folder::read(&slot.dir))
+impl Slot {
+    /// The folder's listing, read by the first thread that asks (outside the cache's lock).
+    fn listed(&self) -> &Folder {
+        self.folder.get_or_init(|| Folder::read(&self.dir))
+    }
 }
 
 /// The Takeout JSON of the photo named `name`: the first whose name is the photo's
