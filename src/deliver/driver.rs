@@ -102,7 +102,13 @@ impl Driver<'_> {
                     self.settle(done?)?;
                 }
                 item = work.recv(), if open => match item {
-                    Some(item) => self.take(item).await?,
+                    Some(Work::Files(files, scanned)) => {
+                        self.rec.found(scanned);
+                        for p in files {
+                            self.take(p).await?;
+                        }
+                    }
+                    Some(Work::Url(u)) => self.send(Parcel::Url(u)).await?,
                     None => open = false,
                 },
                 _ = status.tick() => self.show_status(),
@@ -113,20 +119,19 @@ impl Driver<'_> {
     }
 
     /// Records a finished file, or starts the delivery of a ready one.
-    async fn take(&mut self, item: Work) -> Result<(), DeliverError> {
-        let parcel = match item {
-            Work::File(Prepared::Finished(o, row), scanned) => {
-                self.rec.found(scanned);
+    async fn take(&mut self, item: Prepared) -> Result<(), DeliverError> {
+        match item {
+            Prepared::Finished(o, row) => {
                 self.follow_move(&o, row.is_some());
                 self.rec.file_row(row);
-                return Ok(self.rec.outcome(&o)?);
+                Ok(self.rec.outcome(&o)?)
             }
-            Work::File(Prepared::Ready(r), scanned) => {
-                self.rec.found(scanned);
-                Parcel::File(r)
-            }
-            Work::Url(u) => Parcel::Url(u),
-        };
+            Prepared::Ready(r) => self.send(Parcel::File(r)).await,
+        }
+    }
+
+    /// Starts the delivery of a parcel, once a slot is free.
+    async fn send(&mut self, parcel: Parcel) -> Result<(), DeliverError> {
         let Some(flight) = self.flight(&parcel)? else {
             return Ok(());
         };

@@ -100,8 +100,10 @@ pub enum Prepared {
 /// What reaches the driver, in order.
 #[allow(clippy::large_enum_variant)] // as for `Prepared`
 pub enum Work {
-    /// A prepared file, and how many files the scan had found by then.
-    File(Prepared, u64),
+    /// Prepared files, and how many files the scan had found by then. Files known
+    /// without reading come in batches: on a re-run of a big archive, a hand-off
+    /// between threads per file would cost more than the file's check.
+    Files(Vec<Prepared>, u64),
     /// A remote image for the host to fetch.
     Url(String),
 }

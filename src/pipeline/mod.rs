@@ -88,7 +88,7 @@ pub fn run(plan: &RunPlan, ctx: &RunContext) -> Result<Summary, RunError> {
             }
         }
         let elsewhere = scheduler::produce(stage, ctx, |prepared, scanned| {
-            if tx.blocking_send(Work::File(prepared, scanned)).is_err() {
+            if tx.blocking_send(Work::Files(prepared, scanned)).is_err() {
                 ctx.halt(); // the target has stopped: take no more files
             }
         });

@@ -51,10 +51,15 @@ struct Counts {
     fed_all: AtomicBool,
 }
 
-/// Runs scan and the CPU stages, handing each result, with the count of files
-/// scanned so far, to `deliver` on the calling thread. Gives the number of files
+/// Runs scan and the CPU stages, handing the results, in batches where they come
+/// in batches, with the count of files scanned so far, to `deliver` on the calling
+/// thread. Gives the number of files
 /// left to other workers (a shared ledger).
-pub fn produce(stage: Arc<Stage>, ctx: &RunContext, mut deliver: impl FnMut(Prepared, u64)) -> u64 {
+pub fn produce(
+    stage: Arc<Stage>,
+    ctx: &RunContext,
+    mut deliver: impl FnMut(Vec<Prepared>, u64),
+) -> u64 {
     let jobs = stage.plan.jobs;
     let (out_tx, out_rx) = bounded::<Produced>(jobs * 2);
     // A slot per file handed to the pool: at most 2 × jobs are queued or in work.
@@ -237,7 +242,7 @@ fn collect(
     running: &Running,
     out: Receiver<Produced>,
     slots: Receiver<()>,
-    deliver: &mut impl FnMut(Prepared, u64),
+    deliver: &mut impl FnMut(Vec<Prepared>, u64),
 ) {
     let limit = stage.plan.file_time_limit;
     let scanned = || counts.scanned.load(Ordering::Relaxed);
@@ -246,9 +251,11 @@ fn collect(
     loop {
         match out.recv_timeout(Duration::from_millis(200)) {
             Ok(Produced::Known(outcomes)) => {
-                for (o, row) in outcomes {
-                    deliver(Prepared::Finished(o, row), scanned());
-                }
+                let files = outcomes
+                    .into_iter()
+                    .map(|(o, row)| Prepared::Finished(o, row))
+                    .collect();
+                deliver(files, scanned());
             }
             Ok(Produced::One(seq, p)) => {
                 if abandoned.contains(&seq) {
@@ -256,7 +263,7 @@ fn collect(
                 }
                 finished += 1;
                 let _ = slots.try_recv();
-                deliver(p, scanned());
+                deliver(vec![p], scanned());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -267,7 +274,7 @@ fn collect(
             let seconds = limit.as_secs_f64().to_string();
             let why = Localized::new("msg-reason-left-behind", &[("seconds", seconds)]);
             let o = Outcome::said(&path, State::Failed, why);
-            deliver(Prepared::Finished(o, None), scanned());
+            deliver(vec![Prepared::Finished(o, None)], scanned());
         }
         let all_in = counts.fed_all.load(Ordering::SeqCst)
             && counts.handed_out.load(Ordering::SeqCst) == finished + abandoned.len() as u64;

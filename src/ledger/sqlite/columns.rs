@@ -1,9 +1,10 @@
 //! The columns of an output row, written once: every SELECT and every INSERT of
 //! `outputs` is built from [`OUTPUT`], values are bound by the column's name and read
-//! back by it, so a column added or moved cannot shift the others.
+//! back by it (the name looked up once per statement, not once per row: a re-run
+//! reads a row per file), so a column added or moved cannot shift the others.
 
 use rusqlite::types::Value;
-use rusqlite::{CachedStatement, Row, ToSql};
+use rusqlite::{CachedStatement, Row, Statement, ToSql};
 
 use crate::ledger::{LedgerErrorKind, OUTPUT_KEY, OutputRow, OutputState, RunId};
 
@@ -74,25 +75,45 @@ pub fn put(stmt: &mut CachedStatement<'_>, o: &OutputRow, run: RunId) -> rusqlit
     stmt.execute(params.as_slice()).map(|_| ())
 }
 
-/// An output row from a row that holds the columns of [`select`].
-pub fn output(r: &Row<'_>) -> Result<OutputRow, LedgerErrorKind> {
-    let state: String = r.get("state")?;
-    let answer: Option<String> = r.get("answer")?;
-    Ok(OutputRow {
-        target: r.get("target")?,
-        source_md5: r.get("source_md5")?,
-        state: OutputState::parse(&state)?,
-        source_path: r
-            .get::<_, Option<String>>("source_path")?
-            .unwrap_or_default(),
-        output_md5: r.get("output_md5")?,
-        location: r.get("location")?,
-        answer: OutputRow::answer_from_json(answer.as_deref())?,
-        bytes: r.get::<_, Option<i64>>("bytes")?.map(|b| b as u64),
-        width: r.get("width")?,
-        height: r.get("height")?,
-        title: r.get("title")?,
-        reason: r.get("reason")?,
-        at: r.get("at")?,
-    })
+/// Where a statement that selects [`select`] holds each output column.
+pub struct OutputColumns([usize; OUTPUT.len()]);
+
+impl OutputColumns {
+    pub fn of(stmt: &Statement<'_>) -> rusqlite::Result<OutputColumns> {
+        let mut at = [0; OUTPUT.len()];
+        for (i, (name, _)) in OUTPUT.iter().enumerate() {
+            at[i] = stmt.column_index(name)?;
+        }
+        Ok(OutputColumns(at))
+    }
+
+    /// The index of column `name`, one of [`OUTPUT`]'s.
+    fn at(&self, name: &str) -> usize {
+        let i = OUTPUT.iter().position(|(n, _)| *n == name);
+        self.0[i.expect("a column of OUTPUT")]
+    }
+
+    /// An output row from a row of the statement these columns were found in.
+    pub fn output(&self, r: &Row<'_>) -> Result<OutputRow, LedgerErrorKind> {
+        let get = |name| self.at(name);
+        let state: String = r.get(get("state"))?;
+        let answer: Option<String> = r.get(get("answer"))?;
+        Ok(OutputRow {
+            target: r.get(get("target"))?,
+            source_md5: r.get(get("source_md5"))?,
+            state: OutputState::parse(&state)?,
+            source_path: r
+                .get::<_, Option<String>>(get("source_path"))?
+                .unwrap_or_default(),
+            output_md5: r.get(get("output_md5"))?,
+            location: r.get(get("location"))?,
+            answer: OutputRow::answer_from_json(answer.as_deref())?,
+            bytes: r.get::<_, Option<i64>>(get("bytes"))?.map(|b| b as u64),
+            width: r.get(get("width"))?,
+            height: r.get(get("height"))?,
+            title: r.get(get("title"))?,
+            reason: r.get(get("reason"))?,
+            at: r.get(get("at"))?,
+        })
+    }
 }

@@ -21,9 +21,10 @@ impl History for SqliteLedger {
             columns::select("outputs")
         );
         let mut stmt = self.writer.prepare(&sql).map_err(|e| self.err(e))?;
+        let cols = columns::OutputColumns::of(&stmt).map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![target]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            if each(columns::output(r).map_err(|k| error(&self.path, k))?).is_break() {
+            if each(cols.output(r).map_err(|k| error(&self.path, k))?).is_break() {
                 break;
             }
         }

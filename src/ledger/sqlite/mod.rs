@@ -189,24 +189,31 @@ impl LedgerReader for SqliteReader {
                 columns::select("o")
             ))
             .map_err(err)?;
+        let cols = columns::OutputColumns::of(&stmt).map_err(err)?;
+        let at = |name: &str| stmt.column_index(name).map_err(err);
+        let (path, size, mtime) = (at("file_path")?, at("file_size")?, at("file_mtime_ns")?);
+        let (md5, beside, target_at) = (at("file_md5")?, at("file_beside")?, at("target")?);
         let mut rows = stmt.query(params![path_key(dir), target]).map_err(err)?;
         let mut known = KnownDir::new();
         while let Some(r) = rows.next().map_err(err)? {
-            let path: Vec<u8> = r.get("file_path").map_err(err)?;
             // `target` is never NULL in a row of `outputs`: NULL means no output joined.
-            let has_output = r.get::<_, Option<String>>("target").map_err(err)?.is_some();
+            let has_output = r
+                .get::<_, Option<String>>(target_at)
+                .map_err(err)?
+                .is_some();
             let output = if has_output {
-                Some(columns::output(r).map_err(|k| error(&self.path, k))?)
+                Some(cols.output(r).map_err(|k| error(&self.path, k))?)
             } else {
                 None
             };
             let file = KnownFile {
-                size: r.get::<_, i64>("file_size").map_err(err)? as u64,
-                mtime_ns: r.get("file_mtime_ns").map_err(err)?,
-                source_md5: r.get("file_md5").map_err(err)?,
-                beside: r.get("file_beside").map_err(err)?,
+                size: r.get::<_, i64>(size).map_err(err)? as u64,
+                mtime_ns: r.get(mtime).map_err(err)?,
+                source_md5: r.get(md5).map_err(err)?,
+                beside: r.get(beside).map_err(err)?,
                 output,
             };
+            let path: Vec<u8> = r.get(path).map_err(err)?;
             known.insert(path, file);
         }
         Ok(known)
@@ -221,11 +228,10 @@ impl LedgerReader for SqliteReader {
                 columns::select("outputs")
             ))
             .map_err(err)?;
+        let cols = columns::OutputColumns::of(&stmt).map_err(err)?;
         let mut rows = stmt.query(params![target, source_md5]).map_err(err)?;
         match rows.next().map_err(err)? {
-            Some(r) => columns::output(r)
-                .map(Some)
-                .map_err(|k| error(&self.path, k)),
+            Some(r) => cols.output(r).map(Some).map_err(|k| error(&self.path, k)),
             None => Ok(None),
         }
     }
