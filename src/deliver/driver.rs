@@ -113,7 +113,11 @@ impl Driver<'_> {
                 },
                 _ = status.tick() => self.show_status(),
             }
-            self.rec.tick()?;
+            if self.rec.due() {
+                // Outputs are made durable before the rows that name them commit.
+                self.target.sync()?;
+                self.rec.commit()?;
+            }
         }
         Ok(())
     }

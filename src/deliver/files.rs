@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{Delivery, Placement};
@@ -15,10 +16,12 @@ use crate::media::md5_hex;
 /// Places files under one folder, remembering the names it gave in this run.
 pub struct Placer {
     root: PathBuf,
-    /// Folders already swept of temporary files left by a killed run.
-    swept: HashSet<PathBuf>,
+    /// Folders made (and swept of temporary files left by a killed run) in this run.
+    made: HashSet<PathBuf>,
     /// Names given out in this run, so two sources never share one.
     taken: HashSet<PathBuf>,
+    /// Folders written to since the last [`Placer::sync`].
+    unsynced: HashSet<PathBuf>,
 }
 
 /// Where an output ended up.
@@ -61,15 +64,21 @@ impl Placer {
     pub fn new(root: &Path) -> Placer {
         Placer {
             root: root.to_path_buf(),
-            swept: HashSet::new(),
+            made: HashSet::new(),
             taken: HashSet::new(),
+            unsynced: HashSet::new(),
         }
     }
 
     /// Puts `bytes` at the rendered `name` (made safe), never replacing a different file.
+    ///
+    /// The file is written under a temporary name and renamed into place only if the
+    /// name is free, so a new output costs no look beforehand; it is not synced here
+    /// but by [`Placer::sync`], once for many files, before the ledger records them.
     pub fn place(&mut self, name: &str, bytes: &[u8], md5: &str) -> std::io::Result<Placed> {
         let rel = safe_relative(name);
         let (stem, ext) = split_ext(&rel);
+        let mut written: Option<tempfile::NamedTempFile> = None;
         for n in 0..10_000u32 {
             let candidate = if n == 0 {
                 rel.clone()
@@ -80,30 +89,88 @@ impl Placer {
             if self.taken.contains(&full) {
                 continue;
             }
-            match std::fs::read(&full) {
-                Ok(existing) if md5_hex(&existing) == md5 => {
-                    self.taken.insert(full.clone());
-                    return Ok(Placed::AlreadyThere(full));
-                }
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if let Some(folder) = full.parent()
-                        && self.swept.insert(folder.to_path_buf())
-                    {
-                        remove_stale_temporaries(folder);
+            let folder = full.parent().unwrap_or(&self.root).to_path_buf();
+            let tmp = match written.take() {
+                Some(tmp) => tmp,
+                None => self.temporary_in(&folder, bytes)?,
+            };
+            let placed = match tmp.persist_noclobber(&full) {
+                Ok(_) => Placed::Written(full),
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    match std::fs::read(&full)? {
+                        existing if md5_hex(&existing) == md5 => Placed::AlreadyThere(full),
+                        // An empty file is no output: it is what a crash leaves of a
+                        // file renamed into place before its bytes were synced.
+                        existing if existing.is_empty() => {
+                            e.file.persist(&full).map_err(|e| e.error)?;
+                            Placed::Written(full)
+                        }
+                        _ => {
+                            written = Some(e.file);
+                            continue;
+                        }
                     }
-                    write_atomically(&full, bytes)?;
-                    self.taken.insert(full.clone());
-                    return Ok(Placed::Written(full));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.error),
+            };
+            self.taken.insert(placed.path().to_path_buf());
+            if matches!(placed, Placed::Written(_)) {
+                self.unsynced.insert(folder);
             }
+            return Ok(placed);
         }
         Err(std::io::Error::other(format!(
             "no free name for {}",
             rel.display()
         )))
     }
+
+    /// `bytes` in a new temporary file in `folder`, made (once per run) if need be.
+    fn temporary_in(
+        &mut self,
+        folder: &Path,
+        bytes: &[u8],
+    ) -> std::io::Result<tempfile::NamedTempFile> {
+        if !self.made.contains(folder) {
+            std::fs::create_dir_all(folder)?;
+            remove_stale_temporaries(folder);
+            self.made.insert(folder.to_path_buf());
+        }
+        let mut tmp = temporary_in(folder)?;
+        tmp.write_all(bytes)?;
+        Ok(tmp)
+    }
+
+    /// Makes every file placed since the last call durable, with their names: one
+    /// `syncfs` per file system written to, where a sync per file would cost a
+    /// journal commit per file. Called before the ledger records those files.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        let mut synced = HashSet::new();
+        for folder in self.unsynced.drain() {
+            let f = std::fs::File::open(&folder)?;
+            if synced.insert(f.metadata()?.dev()) {
+                sync_file_system(&f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn sync_file_system(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the whole call.
+    match unsafe { libc::syncfs(f.as_raw_fd()) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(_: &std::fs::File) -> std::io::Result<()> {
+    // SAFETY: `sync` takes nothing and cannot fail.
+    unsafe { libc::sync() };
+    Ok(())
 }
 
 /// Replaces `path` by `bytes` through a synced temporary file and a rename: a kill
@@ -120,14 +187,18 @@ pub fn synced_temporary_beside(
     path: &Path,
     bytes: &[u8],
 ) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
+    let mut tmp = temporary_in(path.parent().unwrap_or(Path::new(".")))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
     Ok(tmp)
+}
+
+/// A new temporary file in `dir`, named so that a later run knows it for a leftover.
+fn temporary_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
 }
 
 /// Removes the temporary files that a killed run left in `folder` (never a finished output).
@@ -146,16 +217,6 @@ fn remove_stale_temporaries(folder: &Path) {
 
 const TEMP_PREFIX: &str = ".pixpipe-";
 const TEMP_SUFFIX: &str = ".part";
-
-/// Writes to a temporary file in the same folder, syncs it, then renames it into place,
-/// never over an existing file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-    synced_temporary_beside(path, bytes)?
-        .persist_noclobber(path)
-        .map_err(|e| e.error)?;
-    Ok(())
-}
 
 /// A rendered name made safe: no absolute paths, no `..`, no empty or hidden components,
 /// no characters that SMB shares or Windows refuse, and never a file name that is only an
@@ -277,5 +338,54 @@ mod tests {
         let again = w2.place("x/a.jpg", b"one", &md5_hex(b"one")).unwrap();
         assert_eq!(again, Placed::AlreadyThere(dir.path().join("x/a.jpg")));
         assert_eq!(std::fs::read(dir.path().join("x/a.jpg")).unwrap(), b"one");
+    }
+
+    /// What a crash between the rename and the sync leaves: the name, with no bytes.
+    #[test]
+    fn an_empty_file_at_the_name_is_replaced_and_others_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jpg"), b"").unwrap();
+        std::fs::write(dir.path().join("b.jpg"), b"someone else's").unwrap();
+        let mut w = Placer::new(dir.path());
+        let a = w.place("a.jpg", b"one", &md5_hex(b"one")).unwrap();
+        assert_eq!(a, Placed::Written(dir.path().join("a.jpg")));
+        assert_eq!(std::fs::read(dir.path().join("a.jpg")).unwrap(), b"one");
+        let b = w.place("b.jpg", b"two", &md5_hex(b"two")).unwrap();
+        assert_eq!(b, Placed::Written(dir.path().join("b-1.jpg")));
+        assert_eq!(
+            std::fs::read(dir.path().join("b.jpg")).unwrap(),
+            b"someone else's"
+        );
+        w.sync().unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(TEMP_PREFIX)),
+            "no temporary file is left: {names:?}"
+        );
+        assert_eq!(names.len(), 3, "{names:?}");
+    }
+
+    #[test]
+    fn a_folder_is_made_once_and_a_killed_runs_leftovers_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Placer::new(dir.path());
+        w.place("x/a.jpg", b"one", &md5_hex(b"one")).unwrap();
+        // A leftover appearing later in a folder already swept is not this run's
+        // business: only the first visit sweeps.
+        let stale = dir
+            .path()
+            .join("y")
+            .join(format!("{TEMP_PREFIX}old{TEMP_SUFFIX}"));
+        std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+        std::fs::write(&stale, b"half").unwrap();
+        w.place("y/b.jpg", b"two", &md5_hex(b"two")).unwrap();
+        assert!(!stale.exists(), "swept on the first visit");
+        assert_eq!(w.made.len(), 2);
+        assert_eq!(w.unsynced.len(), 2);
+        w.sync().unwrap();
+        assert!(w.unsynced.is_empty());
     }
 }

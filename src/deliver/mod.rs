@@ -255,7 +255,15 @@ pub trait Target: Send + Sync {
         None
     }
 
-    /// Every delivery is settled: write what is kept for the whole run (a manifest).
+    /// Makes what was delivered so far durable: called before the ledger records it,
+    /// so a row never names an output a crash could still take back. A target that
+    /// writes files syncs them here, many at once.
+    fn sync(&self) -> Result<(), DeliverError> {
+        Ok(())
+    }
+
+    /// Every delivery is settled: make it durable and write what is kept for the whole
+    /// run (a manifest).
     fn finish(&self) -> Result<(), DeliverError> {
         Ok(())
     }

@@ -6,7 +6,9 @@
 //! reads none of them. Files that changed, or are new, are read and hashed, then
 //! looked up by their source md5.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::Receiver;
 
 use super::prepare::Stage;
 use super::scan::Found;
@@ -17,15 +19,18 @@ use crate::record::{Outcome, State};
 /// The quick check of one walk, with the ledger's answer for the current folder.
 pub struct QuickCheck<'a> {
     stage: &'a Stage,
-    dir: Option<PathBuf>,
+    folder: FolderChange,
+    /// The ledger's answers, one per change of folder, in the walk's order.
+    answers: Receiver<(PathBuf, KnownDir)>,
     known: KnownDir,
 }
 
 impl<'a> QuickCheck<'a> {
-    pub fn new(stage: &'a Stage) -> Self {
+    pub fn new(stage: &'a Stage, answers: Receiver<(PathBuf, KnownDir)>) -> Self {
         QuickCheck {
             stage,
-            dir: None,
+            folder: FolderChange::default(),
+            answers,
             known: KnownDir::default(),
         }
     }
@@ -34,31 +39,55 @@ impl<'a> QuickCheck<'a> {
     /// quick-check row to write again when that row lacked its sidecars' stamp (a
     /// ledger from before stamps were kept: stamped now, without reading the file).
     pub fn check(&mut self, found: &Found) -> Option<(Outcome, Option<FileRow>)> {
-        let parent = found.path.parent()?;
-        if self.dir.as_deref() != Some(parent) {
-            self.known = self
-                .stage
-                .ledger
-                .known_in_dir(parent, &self.stage.target_key)
-                .unwrap_or_default();
-            self.dir = Some(parent.to_path_buf());
+        if let Some(dir) = self.folder.entered(&found.path) {
+            self.known = match self.answers.recv() {
+                Ok((asked, known)) if asked == dir => known,
+                // Not the answer expected (asks and checks see the same files, so
+                // this is not seen): asked again here.
+                _ => self
+                    .stage
+                    .ledger
+                    .known_in_dir(dir, &self.stage.target_key)
+                    .unwrap_or_default(),
+            };
         }
-        let k = self.known.get(found.path.as_os_str().as_encoded_bytes())?;
+        // Taken out, not borrowed: a walk meets each path once, and its row is moved
+        // into the outcome rather than copied.
+        let k = self
+            .known
+            .remove(found.path.as_os_str().as_encoded_bytes())?;
         let sidecars_changed = k.beside.as_ref().is_some_and(|b| *b != found.beside);
         if k.size != found.size || k.mtime_ns != found.mtime_ns || sidecars_changed {
             return None;
         }
-        let row = k.output.clone()?;
+        let row = k.output?;
         let mut o = already_there(self.stage, found, &k.source_md5, row)?;
         o.source_bytes = Some(found.size);
         let stamped = k.beside.is_none().then(|| FileRow {
             path: found.path.clone(),
             size: found.size,
             mtime_ns: found.mtime_ns,
-            source_md5: k.source_md5.clone(),
+            source_md5: k.source_md5,
             beside: found.beside.clone(),
         });
         Some((o, stamped))
+    }
+}
+
+/// Notices when a walk moves to another folder.
+#[derive(Default)]
+pub struct FolderChange(Option<PathBuf>);
+
+impl FolderChange {
+    /// The folder of `path` when it is not the folder of the path before.
+    pub fn entered<'p>(&mut self, path: &'p Path) -> Option<&'p Path> {
+        let dir = path.parent()?;
+        // Compared as bytes, not as components: asked once per file of the walk.
+        if self.0.as_ref().map(|d| d.as_os_str()) == Some(dir.as_os_str()) {
+            return None;
+        }
+        self.0 = Some(dir.to_path_buf());
+        Some(dir)
     }
 }
 

@@ -14,15 +14,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 
-use super::dedupe::QuickCheck;
+use super::dedupe::{FolderChange, QuickCheck};
 use super::prepare::{Stage, prepare};
 use super::scan::{self, Event};
 use crate::context::RunContext;
 use crate::deliver::Prepared;
 use crate::i18n::Localized;
-use crate::ledger::{Candidate, FileRow};
+use crate::ledger::{Candidate, FileRow, KnownDir};
 use crate::record::{Outcome, State};
 
 /// What the workers and the quick check send to the caller.
@@ -74,9 +74,15 @@ pub fn produce(
     std::thread::scope(|s| {
         // The walk, the quick check and the workers each run on their own threads, so
         // that a re-run of a big archive is bound by the file system, not by one core.
-        let (walk_tx, walk_rx) = bounded::<Vec<Event>>(4);
+        let (walk_tx, walk_rx) = bounded::<Vec<Event>>(32);
+        // The ledger's answer for each folder is asked as the walk enters it and
+        // read by the quick check when it gets there: the asking overlaps the walk.
+        // Asks are held back by the walk's own bound; answers wait two at most.
+        let (ask_tx, ask_rx) = unbounded::<PathBuf>();
+        let (known_tx, known_rx) = bounded::<(PathBuf, KnownDir)>(2);
         let (walk_stage, counts) = (&*stage, &counts);
-        s.spawn(move || walk(walk_stage, ctx, counts, walk_tx));
+        s.spawn(move || walk(walk_stage, ctx, counts, walk_tx, ask_tx));
+        s.spawn(move || look_up(walk_stage, ask_rx, known_tx));
         let feeder = Feeder {
             stage: Arc::clone(&stage),
             ctx,
@@ -86,7 +92,7 @@ pub fn produce(
             slots: slot_tx,
             counts,
         };
-        s.spawn(move || feeder.feed(walk_rx));
+        s.spawn(move || feeder.feed(walk_rx, known_rx));
         collect(&stage, counts, &running, out_rx, slot_rx, &mut deliver);
     });
     counts.elsewhere.load(Ordering::SeqCst)
@@ -96,13 +102,29 @@ pub fn produce(
 /// end of an archive evenly, many enough that asking costs little.
 const CLAIM_BATCH: usize = 16;
 
-/// The walk, in batches of 64 events, until it ends or the run stops.
-fn walk(stage: &Stage, ctx: &RunContext, counts: &Counts, tx: Sender<Vec<Event>>) {
+/// The walk, in batches of 64 events, until it ends or the run stops, each file
+/// with its sidecars' stamp; asks `ask` for the ledger's answer each time the walk
+/// moves to another folder (see [`QuickCheck`], which reads the answers in turn).
+fn walk(
+    stage: &Stage,
+    ctx: &RunContext,
+    counts: &Counts,
+    tx: Sender<Vec<Event>>,
+    ask: Sender<PathBuf>,
+) {
     let mut batch = Vec::with_capacity(64);
-    scan::scan(&stage.plan.scan, |ev| {
+    let mut folder = FolderChange::default();
+    scan::scan(&stage.plan.scan, |mut ev| {
         counts.scanned.fetch_add(1, Ordering::Relaxed);
         if ctx.stopping() {
             return false;
+        }
+        if let Event::File(found) = &mut ev {
+            // A photo whose sidecar changed is a changed photo.
+            found.beside = stage.sidecars.stamp(&found.path);
+            if let Some(dir) = folder.entered(&found.path) {
+                let _ = ask.send(dir.to_path_buf());
+            }
         }
         batch.push(ev);
         batch.len() < 64
@@ -112,6 +134,19 @@ fn walk(stage: &Stage, ctx: &RunContext, counts: &Counts, tx: Sender<Vec<Event>>
     });
     if !batch.is_empty() {
         let _ = tx.send(batch);
+    }
+}
+
+/// Answers the walk's asks, in order, with what the ledger knows of each folder.
+fn look_up(stage: &Stage, asks: Receiver<PathBuf>, answers: Sender<(PathBuf, KnownDir)>) {
+    for dir in asks {
+        let known = stage
+            .ledger
+            .known_in_dir(&dir, &stage.target_key)
+            .unwrap_or_default();
+        if answers.send((dir, known)).is_err() {
+            return;
+        }
     }
 }
 
@@ -129,21 +164,17 @@ struct Feeder<'a> {
 }
 
 impl Feeder<'_> {
-    fn feed(self, walk: Receiver<Vec<Event>>) {
-        let mut quick = QuickCheck::new(&self.stage);
+    fn feed(self, walk: Receiver<Vec<Event>>, known: Receiver<(PathBuf, KnownDir)>) {
+        let mut quick = QuickCheck::new(&self.stage, known);
         let mut known: Vec<Done> = Vec::new();
         'walk: for events in walk.iter() {
             let mut todo: Vec<scan::Found> = Vec::new();
             for ev in events {
                 match ev {
-                    Event::File(mut found) => {
-                        // A photo whose sidecar changed is a changed photo.
-                        found.beside = self.stage.sidecars.stamp(&found.path);
-                        match quick.check(&found) {
-                            Some(done) => known.push(done),
-                            None => todo.push(found),
-                        }
-                    }
+                    Event::File(found) => match quick.check(&found) {
+                        Some(done) => known.push(done),
+                        None => todo.push(found),
+                    },
                     Event::Skipped { path, reason } => {
                         known.push((Outcome::with_reason(&path, State::Skipped, reason), None));
                     }

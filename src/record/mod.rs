@@ -205,12 +205,14 @@ impl Recorder {
         Ok(())
     }
 
-    /// Commits the batch when it is due.
-    pub fn tick(&mut self) -> Result<(), RecordError> {
-        if self.batch.due() {
-            self.commit_batch()?;
-        }
-        Ok(())
+    /// Whether the batch is due to be committed (see [`Recorder::commit`]).
+    pub fn due(&self) -> bool {
+        self.batch.due()
+    }
+
+    /// Commits the batch now.
+    pub fn commit(&mut self) -> Result<(), RecordError> {
+        self.commit_batch()
     }
 
     fn commit_batch(&mut self) -> Result<(), RecordError> {

@@ -170,8 +170,19 @@ impl Target for ImportTarget {
         Box::pin(std::future::ready(sent))
     }
 
-    /// The tree is whole: the importer may take it.
+    fn sync(&self) -> Result<(), DeliverError> {
+        match self.tree().as_mut() {
+            Some(tree) => tree.placer.sync().map_err(|source| DeliverError::Io {
+                path: self.root.clone(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The tree is whole (and synced): the importer may take it.
     fn finish(&self) -> Result<(), DeliverError> {
+        self.sync()?;
         if self.tree().take().is_none() {
             return Ok(());
         }

@@ -45,7 +45,10 @@ impl OutputListing {
     /// The listing of `folder`, made on first use.
     fn names(&self, folder: &Path) -> Names {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = kept.iter().position(|(f, _)| f == folder) {
+        // Compared as bytes: comparing paths parses them into components, and this
+        // is asked once per output of a re-run.
+        let same = |f: &PathBuf| f.as_os_str() == folder.as_os_str();
+        if let Some(i) = kept.iter().rposition(|(f, _)| same(f)) {
             let entry = kept.remove(i).expect("an entry found just now");
             let names = entry.1.clone();
             kept.push_back(entry);

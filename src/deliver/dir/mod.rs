@@ -143,6 +143,16 @@ impl Target for DirTarget {
         }
     }
 
+    fn sync(&self) -> Result<(), DeliverError> {
+        match self.writer().as_mut() {
+            Some(w) => w.sync().map_err(|source| DeliverError::Io {
+                path: self.root.clone(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn finish(&self) -> Result<(), DeliverError> {
         match self.writer().take() {
             Some(w) => w.finish().map_err(|source| DeliverError::Io {

@@ -73,6 +73,11 @@ impl DirWriter {
         self.placer.place(name, bytes, md5)
     }
 
+    /// Makes the outputs placed so far durable (see [`Placer::sync`]).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.placer.sync()
+    }
+
     pub fn record(&mut self, entry: &ManifestEntry<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry)?;
         line.push(b'\n');
@@ -88,7 +93,8 @@ impl DirWriter {
 
     /// Ends the run's writing: the appended lines are synced, then, when this run changed
     /// anything, the manifest is rewritten to one line per current output.
-    pub fn finish(self) -> std::io::Result<()> {
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.placer.sync()?;
         self.manifest.sync_data()?;
         if !self.appended && self.moved.is_empty() {
             return Ok(()); // a re-run that changed nothing reads and writes nothing

@@ -61,7 +61,12 @@ impl Sidecars {
     /// found again as long as fewer than [`FOLDERS_KEPT`] others were used since.
     fn folder(&self, dir: &Path) -> Arc<Slot> {
         let mut kept = self.folders.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = match kept.iter().position(|s| s.dir == dir) {
+        // The newest first, compared as bytes (not parsed into components): asked
+        // once per file of a walk.
+        let slot = match kept
+            .iter()
+            .rposition(|s| s.dir.as_os_str() == dir.as_os_str())
+        {
             Some(i) => kept.remove(i).expect("a slot found just now"),
             None => {
                 if kept.len() == FOLDERS_KEPT {
