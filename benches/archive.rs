@@ -56,6 +56,54 @@ fn main() {
         rerun / finds[1],
         peak / 1024
     );
+    ledger_page(&pipeline, work.path());
+}
+
+/// `pixpipe ledger html` over the whole ledger: its time, peak memory, the files of
+/// the page, and how long headless Chromium takes to render the first (where installed).
+fn ledger_page(pipeline: &Path, work: &Path) {
+    let page = work.join("ledger.html");
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_pixpipe"))
+        .args(["ledger", "--pipeline"])
+        .arg(pipeline)
+        .arg("html")
+        .arg(&page)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, peak) = wait_with_peak(child);
+    assert_eq!(code, 0, "ledger html failed");
+    let seconds = started.elapsed().as_secs_f64();
+    let parts = std::fs::read_dir(work)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("ledger")
+                && name.to_string_lossy().ends_with(".html")
+        })
+        .count();
+    let first = std::fs::metadata(&page).unwrap().len();
+    println!(
+        "ledger html   {seconds:>8.2} s  {parts:>5} files, the first {:.1} MB  peak {:>4} MB",
+        first as f64 / 1e6,
+        peak / 1024
+    );
+    if Path::new("/usr/bin/chromium").exists() {
+        let profile = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        println!(
+            "first part    {:>8.2} s  in headless Chromium (start to rendered DOM)",
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
 
 /// The tree for `files` photos, built on first use: photo `i` in folder `i % 100`,

@@ -37,6 +37,7 @@ pub use media::{
     MediaFormat, Probe, jpeg_scan_offset, md5_hex, parse_iptc, parse_xmp, probe_bytes,
     read_metadata,
 };
+pub use record::html::ROWS_PER_FILE as PAGE_ROWS_PER_FILE;
 pub use tools::bench::generated_jpeg;
 pub use transform::codecs::Extras;
 pub use transform::codecs::jpeg::{decode as decode_jpeg, encode as encode_jpeg};

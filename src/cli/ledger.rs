@@ -259,43 +259,59 @@ fn page(
 ) -> Result<(), LedgerCommandError> {
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     let folder = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut entries = Vec::new();
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut bytes = 0u64;
-    let mut targets = Vec::new();
+    let mut rows = 0u64;
+    // The rows go out to the page's files as they come, so memory holds two files'
+    // rows whatever the ledger's size; the summary, known last, heads the first file.
+    let mut pages = html::Pages::new(&file, html::ROWS_PER_FILE);
+    let mut head = Head {
+        heading: "pixpipe ledger".into(),
+        pipeline,
+        ..Head::default()
+    };
+    let mut written = Ok(());
     ledger.outputs(None, &mut |r| {
         if !r.state.delivered() && r.state != ledger::OutputState::Failed {
             return ControlFlow::Continue(()); // pending: neither there nor failed, as far as the ledger knows
         }
         *counts.entry(r.state.as_str()).or_default() += 1;
         bytes += r.bytes.unwrap_or(0);
-        if !targets.contains(&r.target) {
-            targets.push(r.target.clone());
+        rows += 1;
+        if !head.targets.contains(&r.target) {
+            head.targets.push(r.target.clone());
         }
-        entries.push(Entry::from_row(&r, &folder, thumbnail_on_disk(&r)));
-        ControlFlow::Continue(())
+        written = pages.push(
+            Entry::from_row(&r, &folder, thumbnail_on_disk(&r)),
+            &head,
+            m,
+        );
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
     })?;
-    let head = Head {
-        heading: "pixpipe ledger".into(),
-        pipeline,
-        targets,
-        counts: counts
-            .into_iter()
-            .map(|(s, n)| (s.to_string(), n))
-            .collect(),
-        facts: vec![
-            (m.text("msg-page-files", &[]), entries.len().to_string()),
-            (
-                m.text("msg-page-bytes", &[]),
-                indicatif::HumanBytes(bytes).to_string(),
-            ),
-        ],
-    };
-    html::write_page(&file, &head, &entries, m).map_err(|source| LedgerCommandError::Page {
+    head.counts = counts
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), n))
+        .collect();
+    head.facts = vec![
+        (m.text("msg-page-files", &[]), rows.to_string()),
+        (
+            m.text("msg-page-bytes", &[]),
+            indicatif::HumanBytes(bytes).to_string(),
+        ),
+    ];
+    let page_err = |source| LedgerCommandError::Page {
         path: file.clone(),
         source,
-    })?;
-    out.line(format_args!("{}: {} files", file.display(), entries.len()))?;
+    };
+    written.map_err(page_err)?;
+    let parts = pages.finish(&head, m).map_err(page_err)?;
+    out.line(format_args!(
+        "{}: {rows} files in {parts} part(s)",
+        file.display()
+    ))?;
     Ok(())
 }
 

@@ -428,3 +428,65 @@ fn the_page_renders_and_filters_in_a_real_browser() {
     assert_eq!(visible_rows(&none), 0);
     assert!(none.contains("0 of 6 files shown"));
 }
+
+#[test]
+fn a_ledger_page_of_many_rows_opens_in_linked_parts_in_a_real_browser() {
+    if !Path::new("/usr/bin/chromium").exists() {
+        eprintln!("chromium not found: browser test skipped (apt-get install chromium)");
+        return;
+    }
+    // More rows than one file of a page holds: files that fail, each a ledger row.
+    let rows_total = pixpipe::PAGE_ROWS_PER_FILE + 50;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for i in 0..rows_total {
+        std::fs::write(
+            input.join(format!("f{i:05}.jpg")),
+            format!("not a photo {i}"),
+        )
+        .unwrap();
+    }
+    let pipeline = write_pipeline(dir.path(), &input, "");
+    let ps = pipeline.to_str().unwrap();
+    assert_eq!(run(&["run", ps, "-q"]).status.code(), Some(1));
+    let page = dir.path().join("ledger.html");
+    let out = run(&["ledger", "--pipeline", ps, "html", page.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("in 2 part(s)"), "{}", stdout(&out));
+    let second = dir.path().join("ledger-2.html");
+    let (text1, text2) = (
+        std::fs::read_to_string(&page).unwrap(),
+        std::fs::read_to_string(&second).unwrap(),
+    );
+    assert_loads_nothing(&text1);
+    assert_loads_nothing(&text2);
+    assert_eq!(rows(&text1).len(), pixpipe::PAGE_ROWS_PER_FILE);
+    assert_eq!(rows(&text2).len(), 50);
+    assert_eq!(
+        page_count(&text1, "failed"),
+        rows_total as u64,
+        "the whole summary"
+    );
+    assert!(text1.contains("href=\"ledger-2.html\""));
+
+    let first = dom(&page, "");
+    assert!(
+        first.contains(&format!(
+            "{n} of {n} files shown",
+            n = pixpipe::PAGE_ROWS_PER_FILE
+        )),
+        "the first part renders its rows"
+    );
+    let last = dom(&second, "");
+    assert_eq!(
+        visible_rows(&last),
+        50,
+        "the second part renders its own rows"
+    );
+    assert!(
+        last.contains("href=\"ledger.html\""),
+        "and links back to the first"
+    );
+    assert!(last.contains(&format!("f{:05}.jpg", rows_total - 1)));
+}

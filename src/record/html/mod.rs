@@ -13,19 +13,20 @@ use std::path::{Path, PathBuf};
 use super::{Outcome, OutcomeSink, SinkError, State, Summary};
 
 pub use entry::Entry;
-pub use page::{Head, write_page};
+pub use page::{Head, Pages, ROWS_PER_FILE};
 
 use crate::i18n::Messages;
 
-/// The page of one run, written when the run ends.
+/// The page of one run, its parts written as they fill, its first file (with the
+/// summary) when the run ends.
 ///
 /// It keeps a few fields of each outcome, and its thumbnail (a few KB: 160 px wide,
-/// JPEG q70), until `finish`: its memory grows with the files of the run (about 8 KB a
-/// delivered photo, a few hundred bytes for any other file), never with their pixels.
+/// JPEG q70), for two parts of the page at most (see [`Pages`]): about 16 MB for a
+/// run of delivered photos, whatever the number of files.
 pub struct HtmlPage {
     path: PathBuf,
     head: Head,
-    entries: Vec<Entry>,
+    pages: Option<Pages>,
     words: Messages,
 }
 
@@ -35,6 +36,7 @@ impl HtmlPage {
     pub fn new(path: &Path, pipeline: &Path, target: String, words: Messages) -> HtmlPage {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         HtmlPage {
+            pages: Some(Pages::new(&path, ROWS_PER_FILE)),
             path,
             head: Head {
                 heading: "pixpipe run".into(),
@@ -43,7 +45,6 @@ impl HtmlPage {
                 counts: Vec::new(),
                 facts: Vec::new(),
             },
-            entries: Vec::new(),
             words,
         }
     }
@@ -57,8 +58,15 @@ impl HtmlPage {
 impl OutcomeSink for HtmlPage {
     fn record(&mut self, o: &Outcome) -> Result<(), SinkError> {
         let entry = Entry::from_outcome(o, self.folder());
-        self.entries.push(entry);
-        Ok(())
+        let Some(pages) = self.pages.as_mut() else {
+            return Ok(());
+        };
+        pages
+            .push(entry, &self.head, &self.words)
+            .map_err(|source| SinkError {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     fn finish(&mut self, summary: &Summary) -> Result<(), SinkError> {
@@ -67,10 +75,16 @@ impl OutcomeSink for HtmlPage {
             .map(|s| (s.word().to_string(), summary.count(*s)))
             .collect();
         self.head.facts = facts(summary, &self.words);
-        write_page(&self.path, &self.head, &self.entries, &self.words).map_err(|source| SinkError {
-            path: self.path.clone(),
-            source,
-        })
+        let Some(pages) = self.pages.take() else {
+            return Ok(());
+        };
+        match pages.finish(&self.head, &self.words) {
+            Ok(_) => Ok(()),
+            Err(source) => Err(SinkError {
+                path: self.path.clone(),
+                source,
+            }),
+        }
     }
 }
 

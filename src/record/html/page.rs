@@ -1,10 +1,12 @@
 //! Writes the page: HTML with its style and script inline, the summary as HTML, and the
-//! rows as one embedded JSON array that the script renders a page at a time, so the DOM
-//! stays small with 10,000 files. Written to a temporary name and renamed: a reader
-//! sees the old page or the new one, never half of one.
+//! rows as one embedded JSON array that the script renders a screen at a time, so the
+//! DOM stays small. A page of many rows is split into files of [`ROWS_PER_FILE`] rows
+//! (see [`Pages`]), so neither the writer's memory nor any file grows with the archive.
+//! Each file is written to a temporary name and renamed: a reader sees the old file or
+//! the new one, never half of one.
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Entry;
 use crate::i18n::Messages;
@@ -31,10 +33,148 @@ pub struct Head {
     pub facts: Vec<(String, String)>,
 }
 
-/// Writes the page for `head` and `entries` to `path`, atomically, in the words of `m`.
-pub fn write_page(
+/// Rows per file of a page: each file's first screen shows within a second or so,
+/// and whoever writes a page holds two files' rows at most, whatever the number of
+/// rows (a run of 10^6 files, a ledger of 10^6 deliveries).
+pub const ROWS_PER_FILE: usize = 2_000;
+
+/// A page written as its rows come: the first [`ROWS_PER_FILE`] rows go in the file
+/// named, with the summary (known last) and links to every part; the rest go in
+/// numbered files beside it (`run-2.html`, `run-3.html`, …), each whole by itself and
+/// linked to the ones before and after, written as soon as the next one starts.
+pub struct Pages {
+    path: PathBuf,
+    per_file: usize,
+    first: Vec<Entry>,
+    current: Vec<Entry>,
+    /// Files written beside the first so far.
+    parts: usize,
+}
+
+impl Pages {
+    pub fn new(path: &Path, per_file: usize) -> Pages {
+        Pages {
+            path: path.to_path_buf(),
+            per_file: per_file.max(1),
+            first: Vec::new(),
+            current: Vec::new(),
+            parts: 0,
+        }
+    }
+
+    /// Adds a row; writes the part before it when it starts a new one. `head` says
+    /// what the parts after the first repeat (heading, pipeline, targets).
+    pub fn push(&mut self, e: Entry, head: &Head, m: &Messages) -> std::io::Result<()> {
+        if self.first.len() < self.per_file {
+            self.first.push(e);
+            return Ok(());
+        }
+        if self.current.len() == self.per_file {
+            self.write_part(head, m, true)?;
+        }
+        self.current.push(e);
+        Ok(())
+    }
+
+    /// Writes the last part and then the first, with the whole summary in `head`;
+    /// removes the parts an earlier, longer page left. Gives the number of files.
+    pub fn finish(mut self, head: &Head, m: &Messages) -> std::io::Result<usize> {
+        if !self.current.is_empty() {
+            self.write_part(head, m, false)?;
+        }
+        let total = self.parts + 1;
+        let nav = Nav {
+            links: (1..=total).map(|n| (n.to_string(), self.name(n))).collect(),
+            ..Nav::default()
+        };
+        write_file(&self.path, head, &nav, &self.first, m)?;
+        let mut stale = total + 1;
+        while std::fs::remove_file(self.part_path(stale)).is_ok() {
+            stale += 1;
+        }
+        Ok(total)
+    }
+
+    fn write_part(&mut self, head: &Head, m: &Messages, more: bool) -> std::io::Result<()> {
+        let n = self.parts + 2;
+        let rows = std::mem::take(&mut self.current);
+        let w = |id: &str| m.text(id, &[]);
+        let mut links = vec![
+            (w("msg-page-first"), self.name(1)),
+            (w("msg-page-previous"), self.name(n - 1)),
+        ];
+        if more {
+            links.push((w("msg-page-next"), self.name(n + 1)));
+        }
+        let part = Head {
+            heading: format!(
+                "{} ({})",
+                head.heading,
+                m.text("msg-page-part", &[("part", n.to_string())])
+            ),
+            pipeline: head.pipeline.clone(),
+            targets: head.targets.clone(),
+            counts: counts_of(&rows),
+            facts: Vec::new(),
+        };
+        write_file(
+            &self.part_path(n),
+            &part,
+            &Nav { links, current: n },
+            &rows,
+            m,
+        )?;
+        self.parts += 1;
+        Ok(())
+    }
+
+    /// The file name of part `n` (1 is the page named), for links between parts.
+    fn name(&self, n: usize) -> String {
+        self.part_path(n)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn part_path(&self, n: usize) -> PathBuf {
+        if n == 1 {
+            return self.path.clone();
+        }
+        let stem = self.path.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match self.path.extension() {
+            Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+            None => format!("{stem}-{n}"),
+        };
+        self.path.with_file_name(name)
+    }
+}
+
+/// The rows of one part per state, in the order of the states.
+fn counts_of(rows: &[Entry]) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for e in rows {
+        match counts.iter_mut().find(|(s, _)| *s == e.state) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((e.state.clone(), 1)),
+        }
+    }
+    counts
+}
+
+/// Links between the parts of a page.
+#[derive(Default)]
+struct Nav {
+    /// Label and file name.
+    links: Vec<(String, String)>,
+    /// This part's number; 0 on the first, which lists them all.
+    current: usize,
+}
+
+/// Writes one file of a page to `path`, atomically, in the words of `m`.
+fn write_file(
     path: &Path,
     head: &Head,
+    nav: &Nav,
     entries: &[Entry],
     m: &Messages,
 ) -> std::io::Result<()> {
@@ -46,6 +186,8 @@ pub fn write_page(
     let tmp = temp_builder().tempfile_in(folder)?;
     let mut out = BufWriter::new(tmp.as_file());
     write_head(&mut out, head, m)?;
+    write_nav(&mut out, nav, m)?;
+    write_controls(&mut out, head, m)?;
     write_data(&mut out, entries)?;
     write_words(&mut out, m)?;
     write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n")?;
@@ -54,6 +196,26 @@ pub fn write_page(
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The links to the other parts, when there are others.
+fn write_nav(out: &mut impl Write, nav: &Nav, m: &Messages) -> std::io::Result<()> {
+    if nav.links.len() < 2 {
+        return Ok(());
+    }
+    write!(
+        out,
+        "<nav class=\"parts\" aria-label=\"{}\">",
+        escape(&m.text("msg-page-parts", &[]))
+    )?;
+    for (label, href) in &nav.links {
+        write!(out, "<a href=\"{}\">{}</a> ", escape(href), escape(label))?;
+    }
+    if nav.current > 0 {
+        let here = m.text("msg-page-part", &[("part", nav.current.to_string())]);
+        write!(out, "<span aria-current=\"page\">{}</span>", escape(&here))?;
+    }
+    writeln!(out, "</nav>")
 }
 
 /// A hidden temporary name beside the page; readable by others like any page
@@ -127,8 +289,7 @@ fn write_head(out: &mut impl Write, head: &Head, m: &Messages) -> std::io::Resul
         writeln!(out, "<p>{} <code>{}</code></p>", escape(&label), escape(t))?;
     }
     write_summary(out, head, m)?;
-    writeln!(out, "</header>")?;
-    write_controls(out, head, m)
+    writeln!(out, "</header>")
 }
 
 /// The counts and facts, as a list a screen reader reads in order.
@@ -275,7 +436,12 @@ mod tests {
             })
             .collect();
         let path = dir.path().join("page.html");
-        write_page(&path, &Head::default(), &entries, crate::i18n::english()).unwrap();
+        let m = crate::i18n::english();
+        let mut pages = Pages::new(&path, entries.len());
+        for e in entries {
+            pages.push(e, &Head::default(), m).unwrap();
+        }
+        assert_eq!(pages.finish(&Head::default(), m).unwrap(), 1);
         let size = std::fs::metadata(&path).unwrap().len();
         eprintln!(
             "10,000 files: page of {size} bytes (thumbnail {} bytes)",
@@ -285,5 +451,44 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.trim_end().ends_with("</html>"));
         assert_eq!(text.matches("\"thumb\":").count(), 10_000);
+    }
+
+    #[test]
+    fn a_page_of_many_rows_is_split_into_linked_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.html");
+        // A part left by an earlier, longer page goes; one of another page stays.
+        std::fs::write(dir.path().join("run-4.html"), "old").unwrap();
+        std::fs::write(dir.path().join("other-2.html"), "other").unwrap();
+        let m = crate::i18n::english();
+        let head = Head {
+            heading: "pixpipe run".into(),
+            ..Head::default()
+        };
+        let mut pages = Pages::new(&path, 3);
+        for i in 0..8 {
+            let e = Entry {
+                state: if i % 2 == 0 { "written" } else { "failed" }.into(),
+                path: format!("/in/{i}.jpg"),
+                ..Entry::default()
+            };
+            pages.push(e, &head, m).unwrap();
+        }
+        assert_eq!(pages.finish(&head, m).unwrap(), 3);
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let (first, second, third) = (read("run.html"), read("run-2.html"), read("run-3.html"));
+        let rows = |page: &str| page.matches("\"path\":").count();
+        assert_eq!((rows(&first), rows(&second), rows(&third)), (3, 3, 2));
+        for part in ["run.html", "run-2.html", "run-3.html"] {
+            assert!(first.contains(&format!("href=\"{part}\"")), "{part}");
+        }
+        assert!(second.contains("href=\"run.html\"") && second.contains("href=\"run-3.html\""));
+        assert!(third.contains("href=\"run-2.html\"") && !third.contains("run-4.html"));
+        assert!(second.contains("part 2") && second.contains("data-count=\"failed\">2"));
+        assert!(!dir.path().join("run-4.html").exists());
+        assert!(dir.path().join("other-2.html").exists());
+        for page in [&first, &second, &third] {
+            assert!(page.trim_end().ends_with("</html>"));
+        }
     }
 }
