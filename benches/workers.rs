@@ -1,7 +1,8 @@
 //! Several workers, one shared ledger: files per second delivered by 1, 2, 4 and 8
 //! `pixpipe run` processes of one pipeline, against a loopback host that answers
 //! each upload after 40 ms, with `upload.concurrency: 4`, and what each costs:
-//! files stored twice, and files read more than once.
+//! files stored twice, and files read more than once; then 1 and 4 workers against
+//! the same host failing some requests and losing some answers.
 //!
 //! `PIXPIPE_TEST_POSTGRES=postgres://postgres@127.0.0.1:PORT/postgres cargo bench --bench workers`
 //! (`.ci/postgres start DIR` makes such a cluster). Each configuration runs three
@@ -17,7 +18,9 @@ use std::time::Instant;
 
 use chevereto::{DEFAULT_API_KEY, Fault, Server, ServerConfig};
 
-const FILES: u32 = 400;
+/// Enough files that a run with four workers outlasts the slowest answer of the
+/// faulty host (2 s) several times over, so the ratio is of rates, not of one tail.
+const FILES: u32 = 1_600;
 const LATENCY_MS: u64 = 40;
 
 fn main() {
@@ -41,22 +44,78 @@ fn main() {
         "{FILES} files, host latency {LATENCY_MS} ms, upload.concurrency 4, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("workers  files/s  ratio  stored twice  read / files");
-    let mut base = 0.0;
-    for workers in [1usize, 2, 4, 8] {
-        let mut runs: Vec<(f64, usize, f64)> = (0..3)
-            .map(|r| measure(&admin, dir.path(), &input, workers, r, total_bytes))
-            .collect();
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (rate, twice, read) = runs[1];
-        if workers == 1 {
-            base = rate;
+    for faulty in [false, true] {
+        if faulty {
+            println!(
+                "the host failing {FAILING}% of requests (500, 503, 429, resets, 2 s answers) \
+                 and dropping {DROPPED}% of answers after storing"
+            );
         }
-        println!(
-            "{workers:>7}  {rate:>7.1}  {:>5.2}  {twice:>12}  {read:>12.2}",
-            rate / base
-        );
+        println!("workers  files/s  ratio  stored twice  read / files");
+        let mut base = 0.0;
+        let counts: &[usize] = if faulty { &[1, 4] } else { &[1, 2, 4, 8] };
+        for &workers in counts {
+            let mut runs: Vec<(f64, usize, f64)> = (0..3)
+                .map(|r| {
+                    let setup = Setup {
+                        workers,
+                        round: r,
+                        faulty,
+                    };
+                    measure(&admin, dir.path(), &input, setup, total_bytes)
+                })
+                .collect();
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (rate, twice, read) = runs[1];
+            if workers == 1 {
+                base = rate;
+            }
+            println!(
+                "{workers:>7}  {rate:>7.1}  {:>5.2}  {twice:>12}  {read:>12.2}",
+                rate / base
+            );
+        }
     }
+}
+
+/// Requests failing, in percent: each of the faults below in turn, at random.
+const FAILING: u32 = 3;
+/// Answers lost after the upload was stored, in percent.
+const DROPPED: u32 = 1;
+
+/// One configuration of a measured run.
+struct Setup {
+    workers: usize,
+    round: usize,
+    faulty: bool,
+}
+
+/// The host's answers in request order, for twice as many requests as files (the
+/// rest answer after the usual latency): the same sequence for every run.
+fn faults(seed: u64) -> Vec<Fault> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..FILES * 2)
+        .map(|_| {
+            let r = rng.u32(0..100);
+            if r < DROPPED {
+                return Fault::LoseAnswerAfterStore;
+            }
+            if r >= DROPPED + FAILING {
+                return Fault::Slow {
+                    delay_ms: LATENCY_MS,
+                };
+            }
+            match rng.u32(0..5) {
+                0 => Fault::Status500,
+                1 => Fault::Status503,
+                2 => Fault::TooManyRequests {
+                    retry_after_secs: 1,
+                },
+                3 => Fault::ResetMidBody,
+                _ => Fault::Slow { delay_ms: 2_000 },
+            }
+        })
+        .collect()
 }
 
 /// One run of `workers` processes on a fresh database: files per second, files the
@@ -65,11 +124,19 @@ fn measure(
     admin: &str,
     dir: &Path,
     input: &Path,
-    workers: usize,
-    round: usize,
+    setup: Setup,
     total_bytes: u64,
 ) -> (f64, usize, f64) {
-    let name = format!("pixpipe_bench_{}_{workers}_{round}", std::process::id());
+    let Setup {
+        workers,
+        round,
+        faulty,
+    } = setup;
+    let name = format!(
+        "pixpipe_bench_{}_{workers}_{round}_{}",
+        std::process::id(),
+        u8::from(faulty)
+    );
     let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
     c.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[])
         .unwrap();
@@ -82,6 +149,9 @@ fn measure(
     server.set_default_fault(Fault::Slow {
         delay_ms: LATENCY_MS,
     });
+    if faulty {
+        server.push_faults(faults(round as u64));
+    }
     let yaml = format!(
         "version: 1\ninput:\n  paths: [\"{}\"]\nledger:\n  url: \"{url}\"\nupload:\n  concurrency: 4\n\
          target:\n  chevereto:\n    url: \"{}\"\n    api_key: ${{CHEVERETO_API_KEY}}\n",

@@ -168,6 +168,12 @@ impl Driver<'_> {
     /// saying every second what the target waits for, if it waits.
     async fn free_slot(&mut self) -> Result<OwnedSemaphorePermit, DeliverError> {
         loop {
+            // Answers already in are recorded first, even when a slot is free: a
+            // batch of files may start several deliveries in a row, and an answer
+            // left unrecorded meanwhile is one a kill would send again.
+            while let Some(done) = self.inflight.try_join_next() {
+                self.settle(done?)?;
+            }
             if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
                 return Ok(p);
             }
