@@ -45,7 +45,7 @@ pub fn deliver(
         .build()
         .map_err(DeliverError::Runtime)?;
     let mut driver = Driver {
-        permits: Arc::new(Semaphore::new(target.concurrency().max(1))),
+        permits: Arc::new(Semaphore::new(target.under_way().max(1))),
         target,
         reader,
         rec,
@@ -85,8 +85,10 @@ struct Driver<'a> {
     ctx: &'a RunContext,
     words: Messages,
     dry_run: bool,
-    /// A permit is held from the `pending` row until the final row is written, so at
-    /// most `concurrency` files are ever delivered-but-unrecorded.
+    /// A permit is held from the `pending` row until the final row is written: at
+    /// most `under_way` files are started and unrecorded. Of those, at most
+    /// `concurrency` hold an upload slot (the pacer's), from their try until their
+    /// answer is recorded: a kill repeats no more answered files than that.
     permits: Arc<Semaphore>,
     inflight: JoinSet<Done>,
 }
@@ -362,6 +364,8 @@ impl Driver<'_> {
             self.rec
                 .clear_pending(self.target.key(), &flight.source_md5)?;
         }
+        // The answer is recorded: its upload slot and its place under way go.
+        drop(sent.slot);
         drop(permit);
         self.rec.release(flight.source_md5);
         Ok(self.rec.outcome(&o)?)

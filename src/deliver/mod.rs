@@ -154,7 +154,7 @@ pub enum Delivery {
 }
 
 /// A delivery and what came with it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Sent {
     pub delivery: Delivery,
     /// A try failed after its bytes may have reached the target, and another was
@@ -162,6 +162,9 @@ pub struct Sent {
     pub possibly_duplicated: bool,
     /// Things the person should know about this file (a title the host cuts).
     pub warnings: Vec<Localized>,
+    /// The upload slot of the try that answered (see [`pacer::Ran`]), let go when
+    /// this is dropped, after the driver recorded it.
+    pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl From<Delivery> for Sent {
@@ -170,6 +173,7 @@ impl From<Delivery> for Sent {
             delivery,
             possibly_duplicated: false,
             warnings: Vec::new(),
+            slot: None,
         }
     }
 }
@@ -230,6 +234,13 @@ pub trait Target: Send + Sync {
     /// How many deliveries may be in flight at once.
     fn concurrency(&self) -> usize {
         1
+    }
+
+    /// How many files may be under way at once: delivering, or (for a remote target)
+    /// waiting out a backoff between tries; each has its `pending` row until its
+    /// answer is recorded.
+    fn under_way(&self) -> usize {
+        self.concurrency()
     }
 
     /// Whether it takes [`Parcel::Url`]s.

@@ -6,7 +6,10 @@
 //! sent), so every upload waits for a host that went away together.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::breaker::{Breaker, Verdict};
 use crate::context::RunContext;
@@ -47,6 +50,8 @@ pub struct Policy {
     pub rate_limit: Option<f64>,
     /// How long tries wait together for a host that went away mid-run.
     pub outage_wait: Duration,
+    /// Tries on the wire at once (`upload.concurrency`).
+    pub concurrency: usize,
 }
 
 /// The longest single wait for a host that asks to wait.
@@ -60,9 +65,19 @@ pub struct Pacer {
     pace: Option<Duration>,
     next_slot: tokio::sync::Mutex<Instant>,
     breaker: Breaker,
+    /// Upload slots: one is held from the start of a try until its answer is
+    /// recorded, and let go while the file waits out a backoff or a wait the host
+    /// asked for, so that the others go on uploading meanwhile.
+    slots: Arc<Semaphore>,
     /// The first fatal answer halts the run here; no try starts after it.
     ctx: RunContext,
 }
+
+/// The end of a file's tries, whether an earlier try may have reached the host (it
+/// may hold the file twice), and the upload slot of the last try when it ended with
+/// one: the caller keeps it until the answer is recorded, so a kill repeats at most
+/// `concurrency` answered files.
+pub type Ran<T> = (Paced<T>, bool, Option<OwnedSemaphorePermit>);
 
 impl Pacer {
     pub fn new(host: &str, policy: Policy, ctx: &RunContext) -> Pacer {
@@ -70,14 +85,14 @@ impl Pacer {
             pace: policy.rate_limit.map(|r| Duration::from_secs_f64(1.0 / r)),
             breaker: Breaker::new(host, policy.outage_wait),
             next_slot: tokio::sync::Mutex::new(Instant::now()),
+            slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             policy,
             ctx: ctx.clone(),
         }
     }
 
-    /// Runs `attempt` until it answers, retrying what is worth retrying. The flag says
-    /// whether an earlier try may have reached the host (it may hold the file twice).
-    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> (Paced<T>, bool)
+    /// Runs `attempt` until it answers, retrying what is worth retrying.
+    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> Ran<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Try<T>>,
@@ -88,25 +103,32 @@ impl Pacer {
         let mut last: Option<Localized> = None;
         loop {
             if let Some(why) = self.stopped() {
-                return (self.not_sent(why, maybe_sent), maybe_sent);
+                return (self.not_sent(why, maybe_sent), maybe_sent, None);
             }
             if tries > self.policy.retries {
                 let why = gave_up(tries, last.take());
-                return (Paced::GaveUp(why), maybe_sent);
+                return (Paced::GaveUp(why), maybe_sent, None);
             }
             if !self.wait_until(self.breaker.next()).await || !self.take_slot().await {
                 continue; // stopped while waiting: said at the top of the loop
+            }
+            let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
+                continue; // never closed
+            };
+            if self.stopped().is_some() {
+                continue; // stopped while waiting for the slot: said at the top
             }
             tries += 1;
             match attempt().await {
                 Try::Answered(t) => {
                     self.breaker.answered();
-                    return (Paced::Answered(t), maybe_sent);
+                    return (Paced::Answered(t), maybe_sent, Some(slot));
                 }
                 Try::Again { why, maybe_sent: m } => {
                     self.breaker.answered();
                     maybe_sent |= m;
                     last = Some(why);
+                    drop(slot);
                     self.wait_until(Instant::now() + backoff(tries)).await;
                 }
                 Try::Wait(d) if waits < MAX_WAITS => {
@@ -115,23 +137,26 @@ impl Pacer {
                     tries -= 1;
                     let secs = ("seconds", d.as_secs().to_string());
                     last = Some(Localized::new("msg-host-asked-wait", &[secs]));
+                    drop(slot);
                     self.wait_until(Instant::now() + d.min(MAX_WAIT)).await;
                 }
                 Try::Wait(d) => {
                     let secs = ("seconds", d.as_secs().to_string());
                     let why = Localized::new("msg-host-kept-asking", &[secs]);
-                    return (Paced::GaveUp(why), maybe_sent);
+                    return (Paced::GaveUp(why), maybe_sent, Some(slot));
                 }
                 Try::Unreachable(cause) => {
                     tries -= 1;
                     if let Verdict::GiveUp(why) = self.breaker.unreachable(&cause) {
                         self.ctx.halt_because(&why);
-                        return (self.not_sent(why, maybe_sent), maybe_sent);
+                        return (self.not_sent(why, maybe_sent), maybe_sent, Some(slot));
                     }
+                    // Nothing was sent: the slot goes while the breaker decides.
                 }
                 Try::Fatal(why) => {
+                    // Halted before the slot goes: no try starts after this answer.
                     self.ctx.halt_because(&why);
-                    return (Paced::Fatal(why), maybe_sent);
+                    return (Paced::Fatal(why), maybe_sent, Some(slot));
                 }
             }
         }
@@ -225,6 +250,7 @@ mod tests {
             retries,
             rate_limit: None,
             outage_wait: Duration::from_secs(600),
+            concurrency: 1,
         };
         Pacer::new("h:1", policy, ctx)
     }
@@ -242,7 +268,7 @@ mod tests {
         let ctx = RunContext::new();
         let p = pacer(1, &ctx);
         let tries = Cell::new(0);
-        let (end, maybe_sent) = block_on(p.run(|| {
+        let (end, maybe_sent, _) = block_on(p.run(|| {
             tries.set(tries.get() + 1);
             async {
                 Try::<()>::Again {
@@ -267,9 +293,9 @@ mod tests {
     fn an_answer_ends_the_tries_and_a_fatal_one_halts_the_run() {
         let ctx = RunContext::new();
         let p = pacer(5, &ctx);
-        let (end, _) = block_on(p.run(|| async { Try::Answered(7) }));
+        let (end, _, _) = block_on(p.run(|| async { Try::Answered(7) }));
         assert!(matches!(end, Paced::Answered(7)));
-        let (end, _) = block_on(p.run(|| async {
+        let (end, _, _) = block_on(p.run(|| async {
             Try::<()>::Fatal(Localized::new(
                 "msg-reason-as-said",
                 &[("words", "no".into())],
@@ -277,10 +303,52 @@ mod tests {
         }));
         assert!(matches!(end, Paced::Fatal(_)));
         assert_eq!(ctx.fatal().map(|f| f.english()).as_deref(), Some("no"));
-        let (end, _) = block_on(p.run(|| async { Try::Answered(1) }));
+        let (end, _, _) = block_on(p.run(|| async { Try::Answered(1) }));
         assert!(
             matches!(end, Paced::NotSent(_)),
             "nothing starts once the run is halted"
+        );
+    }
+
+    #[test]
+    fn a_slot_is_held_until_the_answer_is_recorded_and_let_go_while_backing_off() {
+        let ctx = RunContext::new();
+        let p = pacer(1, &ctx); // one slot
+        let order = std::cell::RefCell::new(Vec::new());
+        let a_tries = Cell::new(0);
+        let a = p.run(|| {
+            a_tries.set(a_tries.get() + 1);
+            order.borrow_mut().push(format!("a{}", a_tries.get()));
+            let again = a_tries.get() == 1;
+            async move {
+                if again {
+                    Try::Again {
+                        why: Localized::new("msg-http-status", &[("status", "503".into())]),
+                        maybe_sent: false,
+                    }
+                } else {
+                    Try::Answered("a")
+                }
+            }
+        });
+        let b = p.run(|| {
+            order.borrow_mut().push("b1".to_string());
+            async { Try::Answered("b") }
+        });
+        let slots = Arc::clone(&p.slots);
+        let recorded = async {
+            let b = b.await;
+            assert!(b.2.is_some(), "b answered with its slot");
+            assert_eq!(slots.available_permits(), 0, "held until recorded");
+            drop(b);
+            assert_eq!(slots.available_permits(), 1, "let go once recorded");
+        };
+        let (a, ()) = block_on(async { tokio::join!(a, recorded) });
+        assert!(matches!(a.0, Paced::Answered("a")) && a.2.is_some());
+        assert_eq!(
+            *order.borrow(),
+            ["a1", "b1", "a2"],
+            "b goes while a waits out its backoff"
         );
     }
 }

@@ -198,8 +198,10 @@ fn a_run_in_chinese_says_nothing_in_english_but_the_hosts_words() {
     let server = Server::start(ServerConfig::default());
     let job = Job::new();
     fixtures::write_fixture(&job.input, "broken.jpg", &fixtures::text_as_jpg());
-    // The first file's two tries meet a dead backend: it fails; the second goes through.
-    server.push_faults([Fault::Status503, Fault::Status503]);
+    // Three answers of a dead backend: both photos' first tries meet one each (a file
+    // backing off holds no upload slot, so the second starts meanwhile), and whichever
+    // tries again first meets the third and fails; the other goes through.
+    server.push_faults([Fault::Status503, Fault::Status503, Fault::Status503]);
     let (out, report) = job.run(
         &job.pipeline(&server.base_url(), "", ""),
         &[("LANG", "zh_CN.UTF-8")],

@@ -36,6 +36,7 @@ impl CheveretoTarget {
             retries: plan.retries,
             rate_limit: plan.rate_limit,
             outage_wait: plan.outage_wait,
+            concurrency: plan.concurrency,
         };
         Ok(CheveretoTarget {
             key: format!("chevereto:{}", plan.endpoint.as_str()),
@@ -47,7 +48,7 @@ impl CheveretoTarget {
 
     async fn upload(&self, parcel: &Parcel) -> Sent {
         let (request, warnings) = self.request_for(parcel);
-        let (paced, maybe_sent) = self.pacer.run(|| self.uploader.try_once(&request)).await;
+        let (paced, maybe_sent, slot) = self.pacer.run(|| self.uploader.try_once(&request)).await;
         let delivery = match paced {
             Paced::Answered(answer) => delivery_of(answer),
             Paced::GaveUp(why) => Delivery::Failed(why),
@@ -58,6 +59,7 @@ impl CheveretoTarget {
             delivery,
             possibly_duplicated: maybe_sent,
             warnings,
+            slot,
         }
     }
 
@@ -159,6 +161,12 @@ impl Target for CheveretoTarget {
 
     fn concurrency(&self) -> usize {
         self.plan.concurrency
+    }
+
+    /// Four files per upload slot: while some wait out a backoff (holding no slot,
+    /// see [`Pacer`]), the others keep the slots busy.
+    fn under_way(&self) -> usize {
+        self.plan.concurrency * 4
     }
 
     fn takes_urls(&self) -> bool {
