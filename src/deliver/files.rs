@@ -92,7 +92,7 @@ impl Placer {
             let folder = full.parent().unwrap_or(&self.root).to_path_buf();
             let tmp = match written.take() {
                 Some(tmp) => tmp,
-                None => self.temporary_in(&folder, bytes)?,
+                None => self.written_temporary(&folder, bytes)?,
             };
             let placed = match tmp.persist_noclobber(&full) {
                 Ok(_) => Placed::Written(full),
@@ -126,7 +126,7 @@ impl Placer {
     }
 
     /// `bytes` in a new temporary file in `folder`, made (once per run) if need be.
-    fn temporary_in(
+    fn written_temporary(
         &mut self,
         folder: &Path,
         bytes: &[u8],

@@ -212,10 +212,6 @@ impl Recorder {
 
     /// Commits the batch now.
     pub fn commit(&mut self) -> Result<(), RecordError> {
-        self.commit_batch()
-    }
-
-    fn commit_batch(&mut self) -> Result<(), RecordError> {
         let b = &mut self.batch;
         if let Some(run) = self.run
             && (!b.files.is_empty() || !b.outputs.is_empty())
@@ -234,7 +230,7 @@ impl Recorder {
     /// Commits what is left, closes the run's row and the sinks, and gives the counts.
     /// The sinks are closed even when the ledger fails, so the report keeps its lines.
     pub fn finish(mut self, interrupted: bool) -> Result<Summary, RecordError> {
-        let committed = self.commit_batch();
+        let committed = self.commit();
         self.summary.interrupted = interrupted;
         self.summary.elapsed_seconds = self.started.elapsed().as_secs_f64();
         let summary = &self.summary;

@@ -87,33 +87,40 @@ impl OutputColumns {
         Ok(OutputColumns(at))
     }
 
-    /// The index of column `name`, one of [`OUTPUT`]'s.
-    fn at(&self, name: &str) -> usize {
-        let i = OUTPUT.iter().position(|(n, _)| *n == name);
-        self.0[i.expect("a column of OUTPUT")]
-    }
-
     /// An output row from a row of the statement these columns were found in.
     pub fn output(&self, r: &Row<'_>) -> Result<OutputRow, LedgerErrorKind> {
-        let get = |name| self.at(name);
-        let state: String = r.get(get("state"))?;
-        let answer: Option<String> = r.get(get("answer"))?;
+        // In the order of [`OUTPUT`].
+        let [
+            target,
+            source_md5,
+            state,
+            source_path,
+            output_md5,
+            location,
+            answer,
+            bytes,
+            width,
+            height,
+            title,
+            reason,
+            at,
+        ] = self.0;
+        let state: String = r.get(state)?;
+        let answer: Option<String> = r.get(answer)?;
         Ok(OutputRow {
-            target: r.get(get("target"))?,
-            source_md5: r.get(get("source_md5"))?,
+            target: r.get(target)?,
+            source_md5: r.get(source_md5)?,
             state: OutputState::parse(&state)?,
-            source_path: r
-                .get::<_, Option<String>>(get("source_path"))?
-                .unwrap_or_default(),
-            output_md5: r.get(get("output_md5"))?,
-            location: r.get(get("location"))?,
+            source_path: r.get::<_, Option<String>>(source_path)?.unwrap_or_default(),
+            output_md5: r.get(output_md5)?,
+            location: r.get(location)?,
             answer: OutputRow::answer_from_json(answer.as_deref())?,
-            bytes: r.get::<_, Option<i64>>(get("bytes"))?.map(|b| b as u64),
-            width: r.get(get("width"))?,
-            height: r.get(get("height"))?,
-            title: r.get(get("title"))?,
-            reason: r.get(get("reason"))?,
-            at: r.get(get("at"))?,
+            bytes: r.get::<_, Option<i64>>(bytes)?.map(|b| b as u64),
+            width: r.get(width)?,
+            height: r.get(height)?,
+            title: r.get(title)?,
+            reason: r.get(reason)?,
+            at: r.get(at)?,
         })
     }
 }
