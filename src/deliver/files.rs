@@ -5,6 +5,7 @@
 //! numbered name. Names are made safe for any file system first.
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,10 @@ pub struct Placer {
     root: PathBuf,
     /// Folders made (and swept of temporary files left by a killed run) in this run.
     made: HashSet<PathBuf>,
-    /// Names given out in this run, so two sources never share one.
-    taken: HashSet<PathBuf>,
+    /// Hashes of the names given out in this run, so two sources never share one:
+    /// 8 bytes a name, where the paths took a hundred. A name whose hash another
+    /// shares is passed over for the next number: a suffix, never a clash.
+    taken: foldhash::HashSet<u64>,
     /// Folders written to since the last [`Placer::sync`].
     unsynced: HashSet<PathBuf>,
 }
@@ -65,7 +68,7 @@ impl Placer {
         Placer {
             root: root.to_path_buf(),
             made: HashSet::new(),
-            taken: HashSet::new(),
+            taken: foldhash::HashSet::default(),
             unsynced: HashSet::new(),
         }
     }
@@ -86,7 +89,7 @@ impl Placer {
                 PathBuf::from(format!("{}-{n}{ext}", stem.display()))
             };
             let full = self.root.join(&candidate);
-            if self.taken.contains(&full) {
+            if self.taken.contains(&name_hash(&full)) {
                 continue;
             }
             let folder = full.parent().unwrap_or(&self.root).to_path_buf();
@@ -113,7 +116,7 @@ impl Placer {
                 }
                 Err(e) => return Err(e.error),
             };
-            self.taken.insert(placed.path().to_path_buf());
+            self.taken.insert(name_hash(placed.path()));
             if matches!(placed, Placed::Written(_)) {
                 self.unsynced.insert(folder);
             }
@@ -156,6 +159,11 @@ impl Placer {
     }
 }
 
+/// A name's hash in [`Placer::taken`]: fixed keys, as any will do within one run.
+fn name_hash(path: &Path) -> u64 {
+    foldhash::quality::FixedState::with_seed(0).hash_one(path.as_os_str().as_encoded_bytes())
+}
+
 #[cfg(target_os = "linux")]
 fn sync_file_system(f: &std::fs::File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
@@ -187,10 +195,15 @@ pub fn synced_temporary_beside(
     path: &Path,
     bytes: &[u8],
 ) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut tmp = temporary_in(path.parent().unwrap_or(Path::new(".")))?;
+    let mut tmp = temporary_beside(path)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
     Ok(tmp)
+}
+
+/// A new temporary file in `path`'s folder, to be renamed to `path` once written.
+pub fn temporary_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    temporary_in(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// A new temporary file in `dir`, named so that a later run knows it for a leftover.

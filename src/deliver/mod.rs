@@ -30,7 +30,7 @@ use crate::config::template::Template;
 use crate::config::{RunPlan, TargetPlan};
 use crate::context::RunContext;
 use crate::i18n::Localized;
-use crate::ledger::{FileRow, OutputRow};
+use crate::ledger::{FileRow, KnownOutput};
 use crate::record::{Outcome, RecordError, State};
 use crate::transform::Output;
 
@@ -224,7 +224,7 @@ pub trait Target: Send + Sync {
     }
 
     /// Whether a ledger row for this target still holds (a folder checks the file is there).
-    fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>;
+    fn still_there(&self) -> Arc<dyn Fn(&KnownOutput) -> bool + Send + Sync>;
 
     /// The template that names outputs, for a target that names them.
     fn name_template(&self) -> Option<&Template> {

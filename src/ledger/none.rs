@@ -12,7 +12,7 @@ pub struct NoLedger;
 
 impl LedgerReader for NoLedger {
     fn known_in_dir(&self, _dir: &Path, _target: &str) -> Result<KnownDir, LedgerError> {
-        Ok(KnownDir::new())
+        Ok(KnownDir::default())
     }
 
     fn lookup(&self, _target: &str, _source_md5: &str) -> Result<Option<OutputRow>, LedgerError> {

@@ -162,12 +162,44 @@ pub struct KnownFile {
     /// Its sidecars' stamp; `None` for a row written before stamps were kept, which
     /// matches any (upgrading does not make a whole archive be read again).
     pub beside: Option<String>,
-    /// The output row at the asked target, when there is one.
-    pub output: Option<OutputRow>,
+    /// What its content became at the asked target, when it went there.
+    pub output: Option<KnownOutput>,
 }
 
-/// The known files of one folder, by their full path's bytes.
-pub type KnownDir = std::collections::HashMap<Vec<u8>, KnownFile>;
+/// What the quick check needs of an output row: whether the file is there, where,
+/// and the answers a report shows. A re-run reads one per file of the archive, so
+/// it carries none of the row's other columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownOutput {
+    pub state: OutputState,
+    pub location: Option<String>,
+    pub output_md5: Option<String>,
+    /// See [`OutputRow::answer`].
+    pub answer: BTreeMap<String, String>,
+}
+
+impl KnownOutput {
+    /// One of the target's answers, by name.
+    pub fn answer(&self, name: &str) -> Option<&str> {
+        self.answer.get(name).map(String::as_str)
+    }
+}
+
+impl From<OutputRow> for KnownOutput {
+    fn from(row: OutputRow) -> KnownOutput {
+        KnownOutput {
+            state: row.state,
+            location: row.location,
+            output_md5: row.output_md5,
+            answer: row.answer,
+        }
+    }
+}
+
+/// The known files of one folder, by their full path's bytes. A re-run fills one
+/// per folder and asks it once per file, so it hashes with foldhash, not SipHash:
+/// its keys come from the ledger and the walk, not from anyone who could pick them.
+pub type KnownDir = foldhash::HashMap<Vec<u8>, KnownFile>;
 
 /// A run's row in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crossbeam_channel::Receiver;
 use super::prepare::Stage;
 use super::scan::Found;
 use crate::i18n::Localized;
-use crate::ledger::{FileRow, KnownDir, OutputRow, OutputState};
+use crate::ledger::{FileRow, KnownDir, KnownOutput, OutputRow, OutputState};
 use crate::record::{Outcome, State};
 
 /// The quick check of one walk, with the ledger's answer for the current folder.
@@ -81,8 +81,21 @@ pub struct FolderChange(Option<PathBuf>);
 impl FolderChange {
     /// The folder of `path` when it is not the folder of the path before.
     pub fn entered<'p>(&mut self, path: &'p Path) -> Option<&'p Path> {
+        // Asked once per file of a walk, so first as bytes: a walk's paths are its
+        // folders joined with names, and the path of a name in the current folder
+        // is that folder, a separator and a name without one.
+        if let Some(d) = &self.0
+            && let Some(name) = path
+                .as_os_str()
+                .as_encoded_bytes()
+                .strip_prefix(d.as_os_str().as_encoded_bytes())
+                .and_then(|rest| rest.strip_prefix(b"/"))
+            && !name.is_empty()
+            && !name.contains(&b'/')
+        {
+            return None;
+        }
         let dir = path.parent()?;
-        // Compared as bytes, not as components: asked once per file of the walk.
         if self.0.as_ref().map(|d| d.as_os_str()) == Some(dir.as_os_str()) {
             return None;
         }
@@ -93,7 +106,7 @@ impl FolderChange {
 
 /// The outcome for a file whose content the ledger `row` shows at the target, if it
 /// is still there. A `pending` row is not "there": its answer was lost.
-pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: OutputRow) -> Option<Outcome> {
+pub fn already_there(stage: &Stage, found: &Found, md5: &str, row: KnownOutput) -> Option<Outcome> {
     if !row.state.delivered() || !(stage.still_there)(&row) {
         return None;
     }
@@ -149,4 +162,26 @@ pub fn duplicate_elsewhere(found: &Found, md5: &str, other: &str, worker: &str) 
 /// Whether an earlier run sent this content without recording the answer.
 pub fn was_pending(row: &OutputRow) -> bool {
     row.state == OutputState::Pending
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_of_folder_is_seen_on_the_way_down_and_back() {
+        let mut f = FolderChange::default();
+        let walk = [
+            ("/a/1.jpg", Some("/a")),
+            ("/a/2.jpg", None),
+            ("/a/b/3.jpg", Some("/a/b")),
+            ("/a/b/4.jpg", None),
+            ("/a/5.jpg", Some("/a")),
+            ("/ab/6.jpg", Some("/ab")),
+            ("/a/7.jpg", Some("/a")),
+        ];
+        for (path, entered) in walk {
+            assert_eq!(f.entered(Path::new(path)), entered.map(Path::new), "{path}");
+        }
+    }
 }

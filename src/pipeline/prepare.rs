@@ -14,7 +14,7 @@ use crate::config::RunPlan;
 use crate::config::template::Template;
 use crate::deliver::{Prepared, Ready, Target};
 use crate::i18n::Localized;
-use crate::ledger::{Claims, ContentClaim, FileRow, LedgerReader, OutputRow};
+use crate::ledger::{Claims, ContentClaim, FileRow, KnownOutput, LedgerReader};
 use crate::media::{
     Probe, ProbeError, Sidecars, Source, has_media_extension, probe_file, title_from_stem,
 };
@@ -30,7 +30,7 @@ pub struct Stage {
     pub target_key: String,
     pub claims: Arc<Claims>,
     /// Does a ledger row for the target still hold? (The folder target checks the file exists.)
-    pub still_there: Arc<dyn Fn(&OutputRow) -> bool + Send + Sync>,
+    pub still_there: Arc<dyn Fn(&KnownOutput) -> bool + Send + Sync>,
     /// The target's name template, when it names its outputs.
     pub name: Option<Template>,
     /// Whether the target's outputs leave this machine (uploaded, not written).
@@ -138,7 +138,7 @@ fn prepare_inner(stage: &Stage, found: Found) -> Prepared {
     };
     let pending = row.as_ref().is_some_and(was_pending);
     if let Some(row) = row
-        && let Some(done) = already_there(stage, &found, &probe.md5, row)
+        && let Some(done) = already_there(stage, &found, &probe.md5, row.into())
     {
         return Prepared::Finished(read(done), Some(file_row));
     }
@@ -288,7 +288,7 @@ mod tests {
             ledger: ledger.reader().unwrap(),
             target_key: "t".into(),
             claims: Arc::new(Claims::new(false)),
-            still_there: Arc::new(|_: &OutputRow| true),
+            still_there: Arc::new(|_: &KnownOutput| true),
             name: None,
             remote: false,
             sidecars: Arc::new(Sidecars::new()),

@@ -114,16 +114,20 @@ fn walk(
 ) {
     let mut batch = Vec::with_capacity(64);
     let mut folder = FolderChange::default();
+    let mut sidecars_here = false;
     scan::scan(&stage.plan.scan, |mut ev| {
         counts.scanned.fetch_add(1, Ordering::Relaxed);
         if ctx.stopping() {
             return false;
         }
         if let Event::File(found) = &mut ev {
-            // A photo whose sidecar changed is a changed photo.
-            found.beside = stage.sidecars.stamp(&found.path);
             if let Some(dir) = folder.entered(&found.path) {
                 let _ = ask.send(dir.to_path_buf());
+                sidecars_here = stage.sidecars.any_in(dir);
+            }
+            // A photo whose sidecar changed is a changed photo.
+            if sidecars_here {
+                found.beside = stage.sidecars.stamp(&found.path);
             }
         }
         batch.push(ev);

@@ -17,7 +17,7 @@ use super::{Checked, DeliverError, Delivery, Parcel, Pending, Placement, Ready, 
 use crate::config::CheveretoPlan;
 use crate::context::RunContext;
 use crate::i18n::Localized;
-use crate::ledger::OutputRow;
+use crate::ledger::KnownOutput;
 use client::{Source, UploadRequest, Uploader};
 use protocol::{Answer, Stored, dropped_tags};
 
@@ -155,8 +155,8 @@ impl Target for CheveretoTarget {
     }
 
     /// The host cannot be asked; what the ledger says holds.
-    fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync> {
-        Arc::new(|_: &OutputRow| true)
+    fn still_there(&self) -> Arc<dyn Fn(&KnownOutput) -> bool + Send + Sync> {
+        Arc::new(|_: &KnownOutput| true)
     }
 
     fn concurrency(&self) -> usize {

@@ -29,7 +29,7 @@ use super::{DeliverError, Delivery, Parcel, Pending, Ready, Sent, Target};
 use crate::config::{ImportLayout, ImportPlan};
 use crate::context::RunContext;
 use crate::i18n::Localized;
-use crate::ledger::OutputRow;
+use crate::ledger::KnownOutput;
 
 /// The file whose presence pauses the importer's job.
 const LOCK: &str = ".lock";
@@ -158,8 +158,8 @@ impl Target for ImportTarget {
     }
 
     /// The importer takes photos out of the tree: one gone has been delivered.
-    fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync> {
-        Arc::new(|_: &OutputRow| true)
+    fn still_there(&self) -> Arc<dyn Fn(&KnownOutput) -> bool + Send + Sync> {
+        Arc::new(|_: &KnownOutput| true)
     }
 
     fn deliver<'a>(&'a self, parcel: &'a Parcel, _ctx: &'a RunContext) -> Pending<'a> {

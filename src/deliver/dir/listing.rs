@@ -10,9 +10,9 @@
 //! file by file. A name missing from a listing is confirmed with a `stat` before it
 //! counts as gone: another writer may have put it there since the listing was made.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::OsStr;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +24,9 @@ const FOLDERS_KEPT: usize = 64;
 
 /// Hashes of the names of one folder; `None` when it was too big to keep.
 type Names = Option<Arc<HashSet<u64>>>;
+
+/// A set of name hashes: already hashes, so hashed again by the cheapest means.
+type HashSet<T> = foldhash::HashSet<T>;
 
 /// The last folders asked about, the most recent last.
 #[derive(Default)]
@@ -73,14 +76,14 @@ impl OutputListing {
 /// of one folder sharing a hash would make a deleted output look present; at 64 bits
 /// that is about one chance in 10^7 for a folder of a million outputs.
 fn name_hash(name: &OsStr) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(name.as_encoded_bytes())
+    foldhash::quality::FixedState::with_seed(0).hash_one(name.as_encoded_bytes())
 }
 
 /// The hashes of the names in `folder`, or `None` when it cannot be listed or holds
 /// more names than the cache keeps.
 fn list(folder: &Path) -> Option<HashSet<u64>> {
     let entries = std::fs::read_dir(folder).ok()?;
-    let mut names = HashSet::new();
+    let mut names = HashSet::default();
     for e in entries {
         if names.len() >= NAMES_KEPT {
             return None;

@@ -15,7 +15,7 @@ use crate::config::DirPlan;
 use crate::config::template::Template;
 use crate::context::RunContext;
 use crate::i18n::Localized;
-use crate::ledger::OutputRow;
+use crate::ledger::KnownOutput;
 
 use listing::OutputListing;
 use writer::{DirWriter, ManifestEntry};
@@ -114,9 +114,9 @@ impl Target for DirTarget {
         self.root.display().to_string()
     }
 
-    fn still_there(&self) -> Arc<dyn Fn(&OutputRow) -> bool + Send + Sync> {
+    fn still_there(&self) -> Arc<dyn Fn(&KnownOutput) -> bool + Send + Sync> {
         let listing = Arc::clone(&self.listing);
-        Arc::new(move |row: &OutputRow| {
+        Arc::new(move |row: &KnownOutput| {
             row.location
                 .as_deref()
                 .is_some_and(|l| listing.contains(Path::new(l)))

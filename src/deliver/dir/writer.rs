@@ -6,13 +6,14 @@
 //! (temporary file, then rename) to one line per current output: lines of outputs
 //! that are gone, or that a newer line replaces, are dropped.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::deliver::files::{Placed, Placer, replace_atomically};
+use crate::deliver::files::{Placed, Placer, temporary_beside};
 
 /// Writes outputs under `root`.
 pub struct DirWriter {
@@ -92,68 +93,116 @@ impl DirWriter {
     }
 
     /// Ends the run's writing: the appended lines are synced, then, when this run changed
-    /// anything, the manifest is rewritten to one line per current output.
+    /// anything, the manifest is rewritten to one line per current output, streamed
+    /// from the old one to a temporary file renamed over it.
     pub fn finish(mut self) -> std::io::Result<()> {
         self.placer.sync()?;
         self.manifest.sync_data()?;
         if !self.appended && self.moved.is_empty() {
             return Ok(()); // a re-run that changed nothing reads and writes nothing
         }
-        let text = std::fs::read_to_string(&self.manifest_path)?;
-        let lines = current_lines(&text, &self.moved, &|output| Path::new(output).is_file());
-        let mut joined = lines.join("\n");
-        if !joined.is_empty() {
-            joined.push('\n');
-        }
-        replace_atomically(&self.manifest_path, joined.as_bytes())
+        let open = || -> std::io::Result<_> {
+            Ok(BufReader::new(std::fs::File::open(&self.manifest_path)?))
+        };
+        let mut tmp = temporary_beside(&self.manifest_path)?;
+        let mut out = BufWriter::new(tmp.as_file_mut());
+        let exists = |output: &str| Path::new(output).is_file();
+        write_current_lines(open, &mut out, &self.moved, &exists)?;
+        out.flush()?;
+        drop(out);
+        tmp.as_file().sync_data()?;
+        tmp.persist(&self.manifest_path).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
 /// What the rewrite needs of a manifest line; the rest of the line is kept as written.
 #[derive(Deserialize)]
-struct LineKeys {
-    output: String,
-    source_md5: String,
+struct LineKeys<'a> {
+    #[serde(borrow)]
+    output: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    source_md5: std::borrow::Cow<'a, str>,
 }
 
-/// The lines of a manifest that still hold, oldest first: whole lines whose output still
-/// `exists`, one per output path and one per source md5 (the newest line wins, as the
-/// ledger keeps one output per source), with moved sources named where they are now.
-fn current_lines(
-    text: &str,
+/// Writes to `out` the lines of the manifest that `open` reads that still hold, in
+/// their order: whole lines whose output still `exists`, one per output path and one
+/// per source md5 (the newest line wins, as the ledger keeps one output per source),
+/// with moved sources named where they are now.
+///
+/// The manifest is read twice, never held: the first pass finds the newest line of
+/// each output and each md5 from 64-bit hashes of them (41 bytes per line at most,
+/// about 41 MB for a million outputs, where the text is about 340 MB). Two
+/// outputs sharing a hash would lose the older one's line: at a million lines, a
+/// chance of about one in 30 million.
+fn write_current_lines<R: BufRead>(
+    open: impl Fn() -> std::io::Result<R>,
+    out: &mut impl Write,
     moved: &HashMap<String, String>,
     exists: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
-    let mut outputs = HashSet::new();
-    let mut sources = HashSet::new();
-    let mut kept: Vec<String> = Vec::new();
-    for line in text.lines().rev() {
-        let Ok(keys) = serde_json::from_str::<LineKeys>(line) else {
-            continue; // not a whole line (an older pixpipe, a full disk): nothing to keep
-        };
-        if !exists(&keys.output)
-            || !outputs.insert(keys.output.clone())
-            || !sources.insert(keys.source_md5)
-        {
+) -> std::io::Result<()> {
+    let hash = |text: &str| foldhash::quality::FixedState::with_seed(0).hash_one(text);
+    let mut keys: Vec<Option<[u64; 2]>> = Vec::new();
+    for line in open()?.split(b'\n') {
+        let line = line?;
+        keys.push(
+            // Not a whole line (an older pixpipe, a full disk): nothing to keep.
+            serde_json::from_slice::<LineKeys>(&line)
+                .ok()
+                .map(|k| [hash(&k.output), hash(&k.source_md5)]),
+        );
+    }
+    let newest = newest_lines(&keys);
+    drop(keys);
+    for (line, newest) in open()?.split(b'\n').zip(newest) {
+        let line = line?;
+        if !newest {
             continue;
         }
-        kept.push(match moved.get(&keys.output) {
-            Some(source) => with_source(line, source),
-            None => line.to_string(),
-        });
+        let Ok(keys) = serde_json::from_slice::<LineKeys>(&line) else {
+            continue; // changed since the first pass: left out, as it cannot be told
+        };
+        if !exists(&keys.output) {
+            continue;
+        }
+        match moved.get(keys.output.as_ref()) {
+            Some(source) => out.write_all(with_source(&line, source).as_bytes())?,
+            None => out.write_all(&line)?,
+        }
+        out.write_all(b"\n")?;
     }
-    kept.reverse();
-    kept
+    Ok(())
+}
+
+/// For each line's hashed keys (output, source md5), whether no later line has the
+/// same output or the same md5. Sorted by (hash, line), the last of each run of equal
+/// hashes is the newest.
+fn newest_lines(keys: &[Option<[u64; 2]>]) -> Vec<bool> {
+    let mut newest: Vec<bool> = keys.iter().map(Option::is_some).collect();
+    for part in 0..2 {
+        let mut by_key: Vec<(u64, usize)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.map(|k| (k[part], i)))
+            .collect();
+        by_key.sort_unstable();
+        for pair in by_key.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                newest[pair[0].1] = false;
+            }
+        }
+    }
+    newest
 }
 
 /// `line` with its `source` field set to `source`.
-fn with_source(line: &str, source: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(line) {
+fn with_source(line: &[u8], source: &str) -> String {
+    match serde_json::from_slice::<serde_json::Value>(line) {
         Ok(mut v) => {
             v["source"] = serde_json::Value::from(source);
             v.to_string()
         }
-        Err(_) => line.to_string(),
+        Err(_) => String::from_utf8_lossy(line).into_owned(),
     }
 }
 
@@ -180,7 +229,13 @@ mod tests {
         ]
         .join("\n");
         let moved = HashMap::from([("/out/d.jpg".to_string(), "/new/d.jpg".to_string())]);
-        let kept = current_lines(&text, &moved, &|o| o != "/out/gone.jpg");
+        let mut written = Vec::new();
+        write_current_lines(|| Ok(text.as_bytes()), &mut written, &moved, &|o| {
+            o != "/out/gone.jpg"
+        })
+        .unwrap();
+        let written = String::from_utf8(written).unwrap();
+        let kept: Vec<&str> = written.lines().collect();
         let pairs: Vec<(String, String)> = kept
             .iter()
             .map(|l| {

@@ -6,7 +6,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::conn::Db;
-use crate::ledger::{LedgerErrorKind, OUTPUT_KEY, OutputRow, OutputState};
+use crate::ledger::{KnownOutput, LedgerErrorKind, OUTPUT_KEY, OutputRow, OutputState};
 
 type Param = Box<dyn ToSql + Sync>;
 
@@ -162,6 +162,20 @@ pub fn put_files(db: &mut Db<'_>, f: &FileKeys) -> Result<(), postgres::Error> {
         &[&f.paths, &f.dirs, &f.sizes, &f.mtimes, &f.md5s, &f.besides],
     )?;
     Ok(())
+}
+
+/// The output joined to a row of the quick check (`PgReader::known_in_dir`), from its
+/// columns 5 to 8; a NULL state (never NULL in a row of `outputs`) means none joined.
+pub fn known_output(r: &Row) -> Result<Option<KnownOutput>, LedgerErrorKind> {
+    let Some(state) = r.try_get::<_, Option<&str>>(5).map_err(sql)? else {
+        return Ok(None);
+    };
+    Ok(Some(KnownOutput {
+        state: OutputState::parse(state)?,
+        location: r.try_get(6).map_err(sql)?,
+        output_md5: r.try_get(7).map_err(sql)?,
+        answer: OutputRow::answer_from_json(r.try_get(8).map_err(sql)?)?,
+    }))
 }
 
 /// An output row from a row that holds the columns of [`select`].

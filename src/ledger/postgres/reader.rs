@@ -35,35 +35,26 @@ impl LedgerReader for PgReader {
         let (d, t) = (dir_key.clone(), target.to_string());
         let rows = self.call(move |c| {
             c.query(
-                &format!(
-                    "SELECT f.path AS file_path, f.size AS file_size,
-                        f.mtime_ns AS file_mtime_ns, f.source_md5 AS file_md5,
-                        f.beside AS file_beside, {}
-                     FROM pixpipe.files f LEFT JOIN pixpipe.outputs o
-                        ON o.source_md5 = f.source_md5 AND o.target = $2
-                     WHERE f.dir = $1",
-                    columns::select("o")
-                ),
+                "SELECT f.path, f.size, f.mtime_ns, f.source_md5, f.beside,
+                    o.state, o.location, o.output_md5, o.answer
+                 FROM pixpipe.files f LEFT JOIN pixpipe.outputs o
+                    ON o.source_md5 = f.source_md5 AND o.target = $2
+                 WHERE f.dir = $1",
                 &[&d, &t],
             )
         })?;
-        let mut known = KnownDir::new();
+        let mut known = KnownDir::default();
         for r in &rows {
-            let key: Vec<u8> = r.get("file_path");
+            let key: Vec<u8> = r.get(0);
             let Some(full) = self.keys.full(dir, &dir_key, &key) else {
                 continue;
             };
-            // `target` is never NULL in a row of `outputs`: NULL means no output joined.
-            let output = match r.get::<_, Option<String>>("target") {
-                Some(_) => Some(columns::output(r).map_err(|k| self.place.error(k))?),
-                None => None,
-            };
             let file = KnownFile {
-                size: r.get::<_, i64>("file_size") as u64,
-                mtime_ns: r.get("file_mtime_ns"),
-                source_md5: r.get("file_md5"),
-                beside: r.get("file_beside"),
-                output,
+                size: r.get::<_, i64>(1) as u64,
+                mtime_ns: r.get(2),
+                source_md5: r.get(3),
+                beside: r.get(4),
+                output: columns::known_output(r).map_err(|k| self.place.error(k))?,
             };
             known.insert(full.into_os_string().into_encoded_bytes(), file);
         }

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    FileRow, KnownDir, KnownFile, Ledger, LedgerError, LedgerErrorKind, LedgerReader, OutputKey,
-    OutputRow, RunId,
+    FileRow, KnownDir, KnownFile, KnownOutput, Ledger, LedgerError, LedgerErrorKind, LedgerReader,
+    OutputKey, OutputRow, OutputState, RunId,
 };
 use error::error;
 use schema::{SCHEMA, SCHEMA_VERSION, migrate};
@@ -176,44 +176,39 @@ impl Ledger for SqliteLedger {
 }
 
 impl LedgerReader for SqliteReader {
-    /// A re-run checks a whole folder with one query instead of two per file.
+    /// A re-run checks a whole folder with two range reads instead of two lookups per
+    /// file: its files, then the outputs of sources in it (an index by source folder,
+    /// see the schema), matched by md5. Looking outputs up by md5 instead reads that
+    /// index in random order: at 10^5 outputs it no longer fits SQLite's page cache,
+    /// and a re-run read 86,000 pages of a ledger of 15,000. A file whose output was
+    /// delivered from another folder (a copy, a moved folder) is looked up by md5.
     fn known_in_dir(&self, dir: &Path, target: &str) -> Result<KnownDir, LedgerError> {
         let err = |e: rusqlite::Error| error(&self.path, e);
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let here = outputs_in_dir(&conn, dir, target).map_err(|k| error(&self.path, k))?;
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT f.path AS file_path, f.size AS file_size, f.mtime_ns AS file_mtime_ns,
-                    f.source_md5 AS file_md5, f.beside AS file_beside, {}
-                 FROM files f LEFT JOIN outputs o ON o.source_md5 = f.source_md5 AND o.target = ?2
-                 WHERE f.dir = ?1",
-                columns::select("o")
-            ))
+            .prepare_cached(
+                "SELECT path, size, mtime_ns, source_md5, beside FROM files WHERE dir = ?1",
+            )
             .map_err(err)?;
-        let cols = columns::OutputColumns::of(&stmt).map_err(err)?;
-        let at = |name: &str| stmt.column_index(name).map_err(err);
-        let (path, size, mtime) = (at("file_path")?, at("file_size")?, at("file_mtime_ns")?);
-        let (md5, beside, target_at) = (at("file_md5")?, at("file_beside")?, at("target")?);
-        let mut rows = stmt.query(params![path_key(dir), target]).map_err(err)?;
-        let mut known = KnownDir::new();
+        let mut rows = stmt.query(params![path_key(dir)]).map_err(err)?;
+        let mut known = KnownDir::default();
         while let Some(r) = rows.next().map_err(err)? {
-            // `target` is never NULL in a row of `outputs`: NULL means no output joined.
-            let has_output = r
-                .get::<_, Option<String>>(target_at)
-                .map_err(err)?
-                .is_some();
-            let output = if has_output {
-                Some(cols.output(r).map_err(|k| error(&self.path, k))?)
-            } else {
-                None
+            let source_md5: String = r.get(3).map_err(err)?;
+            let output = match here.get(&source_md5) {
+                Some(o) => Some(o.clone()),
+                None => {
+                    known_output(&conn, target, &source_md5).map_err(|k| error(&self.path, k))?
+                }
             };
             let file = KnownFile {
-                size: r.get::<_, i64>(size).map_err(err)? as u64,
-                mtime_ns: r.get(mtime).map_err(err)?,
-                source_md5: r.get(md5).map_err(err)?,
-                beside: r.get(beside).map_err(err)?,
+                size: r.get::<_, i64>(1).map_err(err)? as u64,
+                mtime_ns: r.get(2).map_err(err)?,
+                source_md5,
+                beside: r.get(4).map_err(err)?,
                 output,
             };
-            let path: Vec<u8> = r.get(path).map_err(err)?;
+            let path: Vec<u8> = r.get(0).map_err(err)?;
             known.insert(path, file);
         }
         Ok(known)
@@ -235,6 +230,67 @@ impl LedgerReader for SqliteReader {
             None => Ok(None),
         }
     }
+}
+
+/// The outputs at target `?1` of the sources in folder `?2` (with its trailing '/'),
+/// through the index `outputs_source_dir`, whose expression it repeats word for word
+/// so that SQLite uses it.
+const OUTPUTS_IN_DIR: &str = "SELECT source_md5, state, location, output_md5, answer
+    FROM outputs WHERE target = ?1 AND rtrim(source_path, replace(source_path, '/', '')) = ?2";
+
+/// The outputs at `target` of the sources directly in `dir`, by source md5. A folder
+/// whose path is not UTF-8 has none here (`source_path` holds paths as text): its
+/// files are looked up one by one.
+fn outputs_in_dir(
+    conn: &Connection,
+    dir: &Path,
+    target: &str,
+) -> Result<foldhash::HashMap<String, KnownOutput>, LedgerErrorKind> {
+    let mut found = foldhash::HashMap::default();
+    let Some(dir) = dir.to_str() else {
+        return Ok(found);
+    };
+    let mut stmt = conn.prepare_cached(OUTPUTS_IN_DIR)?;
+    let mut rows = stmt.query(params![target, format!("{dir}/")])?;
+    while let Some(r) = rows.next()? {
+        found.insert(r.get(0)?, output_at(r)?);
+    }
+    Ok(found)
+}
+
+/// What the ledger holds of `source_md5` at `target`, for the quick check.
+fn known_output(
+    conn: &Connection,
+    target: &str,
+    source_md5: &str,
+) -> Result<Option<KnownOutput>, LedgerErrorKind> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source_md5, state, location, output_md5, answer FROM outputs
+         WHERE target = ?1 AND source_md5 = ?2",
+    )?;
+    let mut rows = stmt.query(params![target, source_md5])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(output_at(r)?)),
+        None => Ok(None),
+    }
+}
+
+/// A [`KnownOutput`] from the columns 1 to 4 of a row.
+fn output_at(r: &rusqlite::Row<'_>) -> Result<KnownOutput, LedgerErrorKind> {
+    let state = text_at(r, 1)?.unwrap_or_default();
+    Ok(KnownOutput {
+        state: OutputState::parse(state)?,
+        location: r.get(2)?,
+        output_md5: r.get(3)?,
+        answer: OutputRow::answer_from_json(text_at(r, 4)?)?,
+    })
+}
+
+/// The text at column `i`, borrowed from the row (not copied into a `String`).
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// The key a path has in the ledger: its bytes, as the OS gives them.

@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS outputs (
     at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS outputs_target_md5 ON outputs(target, source_md5);
+-- The outputs of a source folder together, for the quick check of a folder: the
+-- folder of `source_path` with its trailing '/' (trimming from the right every
+-- character of the path but '/' stops at the last '/'). An index on an expression
+-- needs no new column, so a ledger of this schema version gets it when opened.
+CREATE INDEX IF NOT EXISTS outputs_source_dir
+    ON outputs(target, rtrim(source_path, replace(source_path, '/', '')));
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,

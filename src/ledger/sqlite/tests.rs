@@ -95,6 +95,62 @@ fn quick_check_and_outputs_round_trip() {
 }
 
 #[test]
+fn a_folder_finds_its_own_outputs_and_those_delivered_from_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = SqliteLedger::open(&dir.path().join("l.sqlite")).unwrap();
+    let file = |path: &str, md5: &str| FileRow {
+        path: path.into(),
+        size: 1,
+        mtime_ns: 1,
+        source_md5: md5.into(),
+        beside: String::new(),
+    };
+    let output = |md5: &str, from: &str| {
+        let mut o = OutputRow::new("t", md5, OutputState::Written);
+        o.source_path = from.into();
+        o.location = Some(format!("out/{md5}"));
+        o
+    };
+    let files = [
+        file("/a/own.jpg", "m1"),
+        file("/a/copy.jpg", "m2"),
+        file("/a/sub/deeper.jpg", "m3"),
+        file("/a/new.jpg", "m4"),
+    ];
+    // m2 went from another folder; m3's source is below /a, not in it.
+    let outputs = [
+        output("m1", "/a/own.jpg"),
+        output("m2", "/z/first.jpg"),
+        output("m3", "/a/sub/deeper.jpg"),
+    ];
+    l.commit(&files, &outputs, RunId(1)).unwrap();
+    let known = l
+        .reader()
+        .unwrap()
+        .known_in_dir(Path::new("/a"), "t")
+        .unwrap();
+    let location = |p: &str| {
+        known[p.as_bytes()]
+            .output
+            .as_ref()
+            .and_then(|o| o.location.clone())
+    };
+    assert_eq!(known.len(), 3, "the subfolder's file is not the folder's");
+    assert_eq!(location("/a/own.jpg").as_deref(), Some("out/m1"));
+    assert_eq!(location("/a/copy.jpg").as_deref(), Some("out/m2"));
+    assert_eq!(location("/a/new.jpg"), None);
+    let plan: String = l
+        .writer
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {OUTPUTS_IN_DIR}"),
+            params!["t", "/a/"],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("outputs_source_dir"), "{plan}");
+}
+
+#[test]
 fn a_version_2_ledger_speaks_the_report_words_after_migration() {
     let dir = tempfile::tempdir().unwrap();
     let path = old_ledger(dir.path(), "v2", "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

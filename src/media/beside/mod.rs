@@ -82,6 +82,12 @@ impl Sidecars {
         slot
     }
 
+    /// Whether the folder `dir` holds any sidecar: when not, none of its photos needs
+    /// a [`Sidecars::stamp`] (asked once per folder, not once per photo, by the walk).
+    pub fn any_in(&self, dir: &Path) -> bool {
+        self.folder(dir).listed().has_sidecars()
+    }
+
     /// The sidecar files of the photo at `path` (its album's file too), as paths.
     pub fn of(&self, path: &Path) -> Vec<PathBuf> {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
