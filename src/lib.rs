@@ -19,6 +19,7 @@ mod ledger;
 mod media;
 mod memory;
 mod pipeline;
+mod process;
 mod record;
 mod tools;
 mod transform;

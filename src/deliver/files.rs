@@ -207,26 +207,71 @@ pub fn temporary_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile>
 }
 
 /// A new temporary file in `dir`, named so that a later run knows it for a leftover.
+/// It is made with the mode `cp` gives a new file, 0666 less the umask (0644 under
+/// umask 022), not the 0600 of a temporary file: it becomes an output that a web
+/// server or another user may have to read.
 fn temporary_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&*OWN_PREFIX)
         .suffix(TEMP_SUFFIX)
+        .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
 }
 
-/// Removes the temporary files that a killed run left in `folder` (never a finished output).
+/// Removes the temporary files that a killed run left in `folder` (never a finished
+/// output, never one that a run writing into the same folder at the same time is
+/// about to rename): those of a process of this host that no longer runs, and any
+/// untouched for [`STALE_AFTER`] (another host's, or an older pixpipe's).
 fn remove_stale_temporaries(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
+    let host = crate::process::host_name();
     for e in entries.flatten() {
         let name = e.file_name();
-        let name = name.as_encoded_bytes();
-        if name.starts_with(TEMP_PREFIX.as_bytes()) && name.ends_with(TEMP_SUFFIX.as_bytes()) {
+        let Some(owner) = temporary_owner(name.as_encoded_bytes()) else {
+            continue;
+        };
+        let dead =
+            owner.is_some_and(|(h, pid)| h == host.as_bytes() && !crate::process::alive(pid));
+        let old = || {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_AFTER))
+        };
+        if dead || old() {
             let _ = std::fs::remove_file(e.path());
         }
     }
 }
+
+/// Whose temporary file `name` is: `None` when it is not one; `Some(None)` when it
+/// names no owner (an older pixpipe's); else its host and process id.
+fn temporary_owner(name: &[u8]) -> Option<Option<(&[u8], u32)>> {
+    let middle = name
+        .strip_prefix(TEMP_PREFIX.as_bytes())?
+        .strip_suffix(TEMP_SUFFIX.as_bytes())?;
+    // HOST-PID-RANDOM: a host name may hold '-', the other two do not.
+    let mut parts = middle.rsplitn(3, |b| *b == b'-');
+    let (_random, pid, host) = (parts.next(), parts.next(), parts.next());
+    let pid = pid.and_then(|p| std::str::from_utf8(p).ok()?.parse::<u32>().ok());
+    Some(host.zip(pid))
+}
+
+/// The start of this process's temporary files' names: `.pixpipe-HOST-PID-`. Fixed
+/// for the life of the process, so made once.
+static OWN_PREFIX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{TEMP_PREFIX}{}-{}-",
+        crate::process::host_name(),
+        std::process::id()
+    )
+});
+
+/// How long a temporary file is left alone before it counts as a killed run's, when
+/// its owner cannot be asked.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 const TEMP_PREFIX: &str = ".pixpipe-";
 const TEMP_SUFFIX: &str = ".part";
@@ -386,19 +431,70 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = Placer::new(dir.path());
         w.place("x/a.jpg", b"one", &md5_hex(b"one")).unwrap();
+        let y = dir.path().join("y");
+        std::fs::create_dir_all(&y).unwrap();
+        let host = crate::process::host_name();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let leftover = |owner: &str| {
+            let p = y.join(format!("{TEMP_PREFIX}{owner}abc123{TEMP_SUFFIX}"));
+            std::fs::write(&p, b"half").unwrap();
+            p
+        };
+        let killed = leftover(&format!("{host}-{}-", gone.id()));
+        let running = leftover(&format!("{host}-{}-", std::process::id()));
+        let elsewhere = leftover("other-host-1-");
+        let unnamed_new = leftover("");
+        let unnamed_old = leftover("old-");
+        let long_ago = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&unnamed_old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        w.place("y/b.jpg", b"two", &md5_hex(b"two")).unwrap();
+        assert!(
+            !killed.exists(),
+            "a dead process's leftover is swept at once"
+        );
+        assert!(!unnamed_old.exists(), "an old leftover is swept");
+        for kept in [&running, &elsewhere, &unnamed_new] {
+            assert!(kept.exists(), "{} may still be renamed", kept.display());
+        }
         // A leftover appearing later in a folder already swept is not this run's
         // business: only the first visit sweeps.
-        let stale = dir
-            .path()
-            .join("y")
-            .join(format!("{TEMP_PREFIX}old{TEMP_SUFFIX}"));
-        std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
-        std::fs::write(&stale, b"half").unwrap();
-        w.place("y/b.jpg", b"two", &md5_hex(b"two")).unwrap();
-        assert!(!stale.exists(), "swept on the first visit");
+        let later = leftover(&format!("{host}-{}-", gone.id()));
+        w.place("y/c.jpg", b"three", &md5_hex(b"three")).unwrap();
+        assert!(later.exists());
         assert_eq!(w.made.len(), 2);
         assert_eq!(w.unsynced.len(), 2);
         w.sync().unwrap();
         assert!(w.unsynced.is_empty());
+    }
+
+    #[test]
+    fn outputs_get_the_mode_a_new_file_gets_under_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|m| u32::from_str_radix(m.trim(), 8).unwrap())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Placer::new(dir.path());
+        let placed = w.place("a/b.jpg", b"one", &md5_hex(b"one")).unwrap();
+        let mode = std::fs::metadata(placed.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o666 & !umask,
+            "{mode:o} under umask {umask:o}"
+        );
+        let folder = std::fs::metadata(dir.path().join("a")).unwrap();
+        assert_eq!(folder.permissions().mode() & 0o777, 0o777 & !umask);
     }
 }

@@ -23,7 +23,7 @@ pub struct Me {
 
 impl Me {
     pub fn new(lease: Duration) -> Me {
-        let host = host_name();
+        let host = crate::process::host_name();
         let pid = i64::from(std::process::id());
         let started = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         Me {
@@ -46,17 +46,6 @@ impl Me {
     /// The lease in seconds, as the SQL takes it.
     pub fn lease_seconds(&self) -> f64 {
         self.lease.as_secs_f64()
-    }
-}
-
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length, and gethostname writes at most that.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    match rc {
-        0 if end > 0 => String::from_utf8_lossy(&buf[..end]).into_owned(),
-        _ => "localhost".into(),
     }
 }
 
