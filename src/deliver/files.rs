@@ -89,7 +89,10 @@ impl Placer {
                 PathBuf::from(format!("{}-{n}{ext}", stem.display()))
             };
             let full = self.root.join(&candidate);
-            if self.taken.contains(&name_hash(&full)) {
+            if self
+                .taken
+                .contains(&name_hash(full.as_os_str().as_encoded_bytes()))
+            {
                 continue;
             }
             let folder = full.parent().unwrap_or(&self.root).to_path_buf();
@@ -116,7 +119,8 @@ impl Placer {
                 }
                 Err(e) => return Err(e.error),
             };
-            self.taken.insert(name_hash(placed.path()));
+            self.taken
+                .insert(name_hash(placed.path().as_os_str().as_encoded_bytes()));
             if matches!(placed, Placed::Written(_)) {
                 self.unsynced.insert(folder);
             }
@@ -159,9 +163,11 @@ impl Placer {
     }
 }
 
-/// A name's hash in [`Placer::taken`]: fixed keys, as any will do within one run.
-fn name_hash(path: &Path) -> u64 {
-    foldhash::quality::FixedState::with_seed(0).hash_one(path.as_os_str().as_encoded_bytes())
+/// The 64-bit hash the file-writing targets keep in place of a name or a path (taken
+/// names, folder listings, the manifest's keys): fixed keys, so that what one part
+/// of a run hashes, another can ask about.
+pub fn name_hash(bytes: &[u8]) -> u64 {
+    foldhash::quality::FixedState::with_seed(0).hash_one(bytes)
 }
 
 #[cfg(target_os = "linux")]

@@ -12,7 +12,6 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsStr;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -72,11 +71,11 @@ impl OutputListing {
     }
 }
 
-/// A name's hash: fixed keys, so one run's listing and its questions agree. Two names
-/// of one folder sharing a hash would make a deleted output look present; at 64 bits
-/// that is about one chance in 10^7 for a folder of a million outputs.
+/// A name's hash. Two names of one folder sharing a hash would make a deleted output
+/// look present; at 64 bits that is about one chance in 10^7 for a folder of a
+/// million outputs.
 fn name_hash(name: &OsStr) -> u64 {
-    foldhash::quality::FixedState::with_seed(0).hash_one(name.as_encoded_bytes())
+    crate::deliver::files::name_hash(name.as_encoded_bytes())
 }
 
 /// The hashes of the names in `folder`, or `None` when it cannot be listed or holds

@@ -7,13 +7,12 @@
 //! that are gone, or that a newer line replaces, are dropped.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::deliver::files::{Placed, Placer, temporary_beside};
+use crate::deliver::files::{Placed, Placer, name_hash, temporary_beside};
 
 /// Writes outputs under `root`.
 pub struct DirWriter {
@@ -141,7 +140,7 @@ fn write_current_lines<R: BufRead>(
     moved: &HashMap<String, String>,
     exists: &dyn Fn(&str) -> bool,
 ) -> std::io::Result<()> {
-    let hash = |text: &str| foldhash::quality::FixedState::with_seed(0).hash_one(text);
+    let hash = |text: &str| name_hash(text.as_bytes());
     let mut keys: Vec<Option<[u64; 2]>> = Vec::new();
     for line in open()?.split(b'\n') {
         let line = line?;
